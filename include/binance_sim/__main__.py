@@ -1,0 +1,75 @@
+"""Command line: ``python -m include.binance_sim --port 8999 --symbols BTCUSDT,ETHUSDT --start 2018-01-01``.
+
+A symbol may carry its own listing day and delisting day: ``SOLUSDT@2020-08-11`` or
+``HSRBTC@2017-08-18:2018-10-19``. ``--port 0`` picks a free port; the first line printed
+names the URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, date, datetime
+
+from include.binance_sim.market import Market, SymbolSpec
+from include.binance_sim.server import SimServer
+
+BASE_PRICES = {"BTC": 13000.0, "ETH": 750.0, "BNB": 8.5, "SOL": 1.2, "XRP": 2.3, "ADA": 0.7, "LTC": 230.0}
+
+
+def _day_ms(text: str) -> int:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def parse_symbols(text: str, default_start: str) -> list[SymbolSpec]:
+    """``BTCUSDT,ETHUSDT@2019-01-01,HSRBTC@2017-08-18:2018-10-19`` → symbol specs."""
+    specs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        symbol, _, days = item.partition("@")
+        listed, _, delisted = (days or default_start).partition(":")
+        spec = SymbolSpec(symbol.upper(), _day_ms(listed), _day_ms(delisted) if delisted else None)
+        base = BASE_PRICES.get(spec.base_asset, 100.0)
+        specs.append(SymbolSpec(spec.symbol, spec.listed_ms, spec.delisted_ms, base))
+    if not specs:
+        raise argparse.ArgumentTypeError("no symbols given")
+    return specs
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m include.binance_sim", description=__doc__)
+    parser.add_argument("--port", type=int, default=8999)
+    parser.add_argument("--symbols", default="BTCUSDT,ETHUSDT,BNBUSDT,SOLUSDT,XRPUSDT")
+    parser.add_argument("--start", default="2018-01-01", help="listing day of symbols without their own")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--weight-limit", type=int, default=6000)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--api-key", default="sim-api-key")
+    parser.add_argument("--api-secret", default="sim-api-secret")
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+    try:
+        specs = parse_symbols(args.symbols, args.start)
+    except argparse.ArgumentTypeError as err:
+        parser.error(str(err))
+    server = SimServer(
+        Market(specs, seed=args.seed),
+        port=args.port,
+        weight_limit=args.weight_limit,
+        api_key=args.api_key,
+        api_secret=args.api_secret,
+        latency_ms=args.latency_ms,
+        quiet=not args.verbose,
+    )
+    print(f"binance-sim listening on {server.base_url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

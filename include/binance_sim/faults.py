@@ -1,0 +1,55 @@
+"""Fault injection for resilience tests: a queue of one-shot faults matched by path prefix."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+KINDS = ("status", "malformed", "html", "reset", "delay", "rate_limit", "ban")
+
+
+@dataclass
+class Fault:
+    """``kind`` applies to the next ``times`` requests whose path starts with ``path``.
+
+    status: answer ``status`` with a Binance error body; malformed: a truncated JSON body;
+    html: an HTML page with status 200; reset: close the connection without answering;
+    delay: sleep ``seconds`` before answering normally; rate_limit: a 429 with ``Retry-After``
+    of ``seconds``; ban: a 418 for ``seconds``.
+    """
+
+    kind: str
+    path: str = "/api/v3/"
+    times: int = 1
+    status: int = 503
+    seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; kinds: {', '.join(KINDS)}")
+
+
+class FaultQueue:
+    """Thread-safe list of pending faults; ``take`` pops the first that matches a path."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if path.startswith(fault.path):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None

@@ -1,0 +1,33 @@
+"""Exceptions raised by the Binance hook; messages never contain credentials or signatures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+class BinanceError(Exception):
+    """Base class of every Binance hook error."""
+
+
+class BinanceAPIError(BinanceError):
+    """Binance refused a request (4xx with ``{"code", "msg"}``): retrying the same request will not help."""
+
+    def __init__(self, path: str, status: int, code: int | None, msg: str):
+        super().__init__(f"Binance {path} answered HTTP {status}, code {code}: {msg}")
+        self.path, self.status, self.code, self.msg = path, status, code, msg
+
+
+class BinanceBannedError(BinanceError):
+    """HTTP 418: the IP is banned; the hook stops at once instead of making the ban longer."""
+
+    def __init__(self, path: str, retry_after_s: int):
+        until = datetime.fromtimestamp(datetime.now(UTC).timestamp() + retry_after_s, UTC)
+        super().__init__(
+            f"Binance {path} answered HTTP 418: this IP is banned until {until:%Y-%m-%d %H:%M:%S} UTC "
+            f"(Retry-After {retry_after_s} s); not retrying"
+        )
+        self.retry_after_s, self.banned_until = retry_after_s, until
+
+
+class BinanceUnavailableError(BinanceError):
+    """Transient failures (5xx, timeouts, resets, garbled bodies, 429s) outlasted the retry budget."""

@@ -1,0 +1,277 @@
+"""BinanceHook: public and SIGNED GETs against Binance spot REST, within its weight limits."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+import requests
+from airflow.exceptions import AirflowNotFoundException
+from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk.log import mask_secret
+
+from binance_airflow.errors import BinanceAPIError, BinanceBannedError, BinanceUnavailableError
+from binance_airflow.signing import encode_query, signed_query
+from binance_airflow.weight_budget import WeightBudget
+from include.intervals import next_open, to_ms, validate_interval
+
+KLINES_PAGE = 1000
+Kline = list[Any]
+
+
+class _Transient(Exception):
+    """A failure worth retrying; ``wait`` overrides the backoff (e.g. Retry-After)."""
+
+    def __init__(self, reason: str, wait: float | None = None):
+        super().__init__(reason)
+        self.wait = wait
+
+
+class BinanceHook(HttpHook):
+    """Talks to Binance spot REST through an Airflow HTTP connection.
+
+    The connection's host is the base URL (default ``https://api.binance.com``), its login the API
+    key and its password the API secret (both optional: public endpoints need neither). The secret
+    only ever enters the HMAC; it is masked in task logs and never logged, raised or put in a URL.
+
+    Every request first reserves its weight in a per-minute budget (see ``WeightBudget``); 429 waits
+    ``Retry-After`` and retries, 418 stops at once, 5xx/timeouts/resets/garbled bodies retry with
+    exponential backoff up to ``max_retries`` times. ``-1021`` on a signed call resyncs the clock
+    with ``/api/v3/time`` and retries once.
+    """
+
+    conn_name_attr = "binance_conn_id"
+    default_conn_name = "binance_default"
+    conn_type = "http"
+    hook_name = "Binance"
+    default_host = "https://api.binance.com"
+
+    def __init__(
+        self,
+        binance_conn_id: str = default_conn_name,
+        *,
+        weight_limit: int = 6000,
+        max_retries: int = 5,
+        backoff_seconds: float = 1.0,
+        max_backoff_seconds: float = 60.0,
+        timeout: tuple[float, float] = (10.0, 30.0),
+        recv_window_ms: int = 5000,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        super().__init__(method="GET", http_conn_id=binance_conn_id)
+        self.budget = WeightBudget(weight_limit, sleep=sleep)
+        self.max_retries = max_retries
+        self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.timeout = timeout
+        self.recv_window_ms = recv_window_ms
+        self._sleep = sleep
+        self._clock_offset_ms = 0
+
+    def _extract_auth(self, connection: Any) -> None:
+        """Never send the key pair as HTTP basic auth: the key travels in ``X-MBX-APIKEY`` only."""
+        return None
+
+    @cached_property
+    def _connection(self) -> Any:
+        try:
+            conn = self.get_connection(self.http_conn_id)
+        except AirflowNotFoundException:
+            raise AirflowNotFoundException(
+                f"Airflow connection {self.http_conn_id!r} is not defined; create it, e.g. "
+                f"`airflow connections add {self.http_conn_id} --conn-type http --conn-host {self.default_host}` "
+                "(login = API key, password = API secret for signed endpoints)"
+            ) from None
+        if conn.password:
+            mask_secret(conn.password)
+        return conn
+
+    @cached_property
+    def session(self) -> requests.Session:
+        self._connection  # noqa: B018 - fails early with a clear message when the connection is missing
+        return self.get_conn()
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self._connection.login and self._connection.password)
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def get(self, path: str, params: dict[str, Any] | None = None, *, weight: int = 1, signed: bool = False) -> Any:
+        """GET ``path`` and return its decoded JSON, retrying what is worth retrying."""
+        params = dict(params or {})
+        failures = 0
+        resynced = False
+        while True:
+            self.budget.reserve(weight)
+            try:
+                return self._get_once(path, params, signed)
+            except _Transient as err:
+                failures += 1
+                if failures > self.max_retries:
+                    raise BinanceUnavailableError(
+                        f"Binance {path}: giving up after {failures} attempts; last error: {err}"
+                    ) from None
+                wait = err.wait if err.wait is not None else self._backoff(failures)
+                self.log.warning("Binance %s: %s; retry %d/%d in %.1f s", path, err, failures, self.max_retries, wait)
+                self._sleep(wait)
+            except BinanceAPIError as err:
+                if not (signed and err.code == -1021 and not resynced):
+                    raise
+                resynced = True
+                self._resync_clock()
+
+    def _backoff(self, failures: int) -> float:
+        return min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (failures - 1))
+
+    def _get_once(self, path: str, params: dict[str, Any], signed: bool) -> Any:
+        session = self.session
+        headers = {}
+        if signed:
+            if not self.has_credentials:
+                raise BinanceAPIError(
+                    path, 0, None, f"signed endpoint needs an API key and secret on {self.http_conn_id!r}"
+                )
+            headers["X-MBX-APIKEY"] = self._connection.login
+            stamped = {**params, "recvWindow": self.recv_window_ms, "timestamp": self._now_ms()}
+            query = signed_query(stamped, self._connection.password)
+        else:
+            query = encode_query(params)
+        url = self.url_from_endpoint(path) + (f"?{query}" if query else "")
+        self.log.debug("GET %s %s", path, encode_query(params))
+        try:
+            response = session.get(url, headers=headers, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as err:
+            raise _Transient(f"{type(err).__name__}") from None
+        self.budget.observe(response.headers)
+        return self._decode(path, response)
+
+    def _decode(self, path: str, response: requests.Response) -> Any:
+        status = response.status_code
+        if status == 418:
+            raise BinanceBannedError(path, _retry_after(response) or 120)
+        if status == 429:
+            raise _Transient("HTTP 429 rate limited", wait=float(_retry_after(response) or 60))
+        if status >= 500:
+            raise _Transient(f"HTTP {status}")
+        try:
+            body = response.json()
+        except ValueError:
+            if status >= 400:
+                raise BinanceAPIError(path, status, None, response.reason or "no error body") from None
+            kind = response.headers.get("Content-Type", "unknown type")
+            raise _Transient(
+                f"HTTP {status} with an undecodable body ({kind}, {len(response.content)} bytes)"
+            ) from None
+        if status >= 400:
+            code, msg = (body.get("code"), body.get("msg", "")) if isinstance(body, dict) else (None, str(body))
+            raise BinanceAPIError(path, status, code, msg)
+        return body
+
+    def _now_ms(self) -> int:
+        return int(time.time() * 1000) + self._clock_offset_ms
+
+    def _resync_clock(self) -> None:
+        before = time.time() * 1000
+        server = self.get("/api/v3/time")["serverTime"]
+        after = time.time() * 1000
+        self._clock_offset_ms = int(server - (before + after) / 2)
+        self.log.warning("Binance rejected our timestamp (-1021); clock offset is now %d ms", self._clock_offset_ms)
+
+    # -- endpoints ----------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        return self.get("/api/v3/ping") == {}
+
+    def server_time_ms(self) -> int:
+        return int(self.get("/api/v3/time")["serverTime"])
+
+    def exchange_info(self, symbols: list[str] | None = None) -> dict[str, Any]:
+        """exchangeInfo (for ``symbols`` or all); also adopts its REQUEST_WEIGHT per-minute limit."""
+        params = {"symbols": _json_list(symbols)} if symbols else {}
+        info = self.get("/api/v3/exchangeInfo", params, weight=20)
+        for limit in info.get("rateLimits", []):
+            if (limit.get("rateLimitType"), limit.get("interval"), limit.get("intervalNum")) == (
+                "REQUEST_WEIGHT",
+                "MINUTE",
+                1,
+            ):
+                self.budget.limit = int(limit["limit"])
+        return info
+
+    def ticker_24hr(self, symbols: list[str] | None = None) -> list[dict[str, Any]]:
+        """24-hour rolling statistics, one call for all ``symbols`` (or every symbol)."""
+        if not symbols:
+            return self.get("/api/v3/ticker/24hr", weight=80)
+        weight = 2 if len(symbols) <= 20 else 40 if len(symbols) <= 100 else 80
+        return self.get("/api/v3/ticker/24hr", {"symbols": _json_list(symbols)}, weight=weight)
+
+    def account(self) -> dict[str, Any]:
+        """SIGNED account information (balances)."""
+        return self.get("/api/v3/account", signed=True, weight=20)
+
+    def iter_kline_pages(
+        self, symbol: str, interval: str, start: datetime | int, end: datetime | int
+    ) -> Iterator[list[Kline]]:
+        """Pages of klines whose open time lies in [start, end), in order, without gaps or duplicates.
+
+        Pages by 1000 with ``startTime`` = last open time + 1 ms, so irregular grids and exchange
+        outages are followed rather than assumed away. A short page ends the range only when it
+        reaches ``end``; otherwise one more request confirms there is nothing further.
+        """
+        validate_interval(interval)
+        start_ms, end_ms = to_ms(start), to_ms(end)
+        if start_ms >= end_ms:
+            raise ValueError(f"empty kline range for {symbol}: start {start_ms} is not before end {end_ms}")
+        cursor, pages, total = start_ms, 0, 0
+        while cursor < end_ms:
+            params = {
+                "symbol": symbol,
+                "interval": interval,
+                "startTime": cursor,
+                "endTime": end_ms - 1,
+                "limit": KLINES_PAGE,
+            }
+            page = self.get("/api/v3/klines", params, weight=2)
+            if not isinstance(page, list) or not all(_is_kline(row) for row in page):
+                raise _protocol_error(symbol, page)
+            rows = sorted((row for row in page if cursor <= row[0] < end_ms), key=lambda row: row[0])
+            rows = [row for i, row in enumerate(rows) if i == 0 or row[0] != rows[i - 1][0]]
+            if not rows:
+                break
+            pages, total = pages + 1, total + len(rows)
+            yield rows
+            if pages % 25 == 0:
+                self.log.info("%s %s: %d candles in %d pages so far", symbol, interval, total, pages)
+            last_open = rows[-1][0]
+            cursor = last_open + 1
+            if len(page) < KLINES_PAGE and next_open(last_open, interval) >= end_ms:
+                break
+        self.log.info("%s %s: fetched %d candles in %d pages", symbol, interval, total, pages)
+
+    def iter_klines(self, symbol: str, interval: str, start: datetime | int, end: datetime | int) -> Iterator[Kline]:
+        """Klines one by one (see ``iter_kline_pages``)."""
+        for page in self.iter_kline_pages(symbol, interval, start, end):
+            yield from page
+
+
+def _json_list(items: list[str]) -> str:
+    return json.dumps(items, separators=(",", ":"))
+
+
+def _retry_after(response: requests.Response) -> int | None:
+    raw = response.headers.get("Retry-After", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _is_kline(row: Any) -> bool:
+    return isinstance(row, list) and len(row) >= 11 and isinstance(row[0], int)
+
+
+def _protocol_error(symbol: str, page: Any) -> BinanceAPIError:
+    sample = repr(page)[:200]
+    return BinanceAPIError("/api/v3/klines", 200, None, f"unexpected klines payload for {symbol}: {sample}")

@@ -1,0 +1,89 @@
+"""Shared fixtures: a private AIRFLOW_HOME, the Binance simulator as a real HTTP server, the connection."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+SIM_SYMBOLS = "BTCUSDT,ETHUSDT,BNBUSDT@2024-03-01"
+SIM_START = "2024-01-01"
+API_KEY = "test-key-7f3a9c"
+API_SECRET = "test-secret-Zq81xK2mWvB0dLr5"
+
+
+class Sim:
+    """Handle on a running simulator: its URL and its ``/_sim/`` control surface."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def fault(self, kind: str, **spec: Any) -> None:
+        self._call("POST", "/_sim/faults", {"kind": kind, **spec})
+
+    def configure(self, **config: Any) -> None:
+        self._call("POST", "/_sim/config", config)
+
+    def requests(self, path: str) -> int:
+        return self._call("GET", "/_sim/stats")["requests"].get(path, 0)
+
+    def reset(self) -> None:
+        self._call("DELETE", "/_sim/faults")
+        self._call("DELETE", "/_sim/stats")
+        self.configure(latency_ms=0, clock_skew_ms=0)
+
+
+@pytest.fixture(scope="session")
+def sim_url() -> Iterator[str]:
+    """The simulator as a separate process on 127.0.0.1 (port chosen by the OS)."""
+    command = [sys.executable, "-m", "include.binance_sim", "--port", "0", "--symbols", SIM_SYMBOLS]
+    command += ["--start", SIM_START, "--api-key", API_KEY, "--api-secret", API_SECRET]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if "listening on" not in line:
+        process.kill()
+        pytest.fail(f"simulator did not start: {line!r}")
+    yield line.rsplit(" ", 1)[-1].strip()
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def sim(sim_url: str) -> Iterator[Sim]:
+    handle = Sim(sim_url)
+    handle.reset()
+    yield handle
+    handle.reset()
+
+
+def connection_uri(base_url: str, with_key: bool = True) -> str:
+    conn: dict[str, Any] = {"conn_type": "http", "host": base_url}
+    if with_key:
+        conn |= {"login": API_KEY, "password": API_SECRET}
+    return json.dumps(conn)
+
+
+@pytest.fixture
+def binance_conn(monkeypatch: pytest.MonkeyPatch, sim: Sim) -> Sim:
+    """``binance_default`` points at the simulator, with the test API key pair."""
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim.base_url))
+    return sim
