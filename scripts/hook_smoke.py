@@ -16,7 +16,8 @@ def main() -> None:
     print(f"exchangeInfo: {[s['symbol'] for s in info['symbols']]}  weight limit/min: {hook.budget.limit}")
     for symbol in ("BTCUSDT", "ETHUSDT"):
         klines = list(hook.iter_klines(symbol, "1m", start, end))
-        print(f"{symbol} 1m {start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M}: {len(klines)} candles, last close {klines[-1][4]}")
+        span = f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M}"
+        print(f"{symbol} 1m {span}: {len(klines)} candles, last close {klines[-1][4]}")
     if hook.has_credentials:
         balances = hook.account()["balances"]
         print("balances:", ", ".join(f"{b['asset']}={b['free']}" for b in balances))
