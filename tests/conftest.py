@@ -14,10 +14,17 @@ from typing import Any
 
 import pytest
 
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-
 ROOT = Path(__file__).resolve().parents[1]
+WAREHOUSE_DB = "binance_dw_test"
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+os.environ["BINANCE_ETL_WAREHOUSE_DB"] = WAREHOUSE_DB
+os.environ["BINANCE_ETL_STAGING_ROOT"] = tempfile.mkdtemp(prefix="binance-staging-")
+os.environ["AIRFLOW_CONN_BINANCE_WAREHOUSE"] = json.dumps(
+    {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "password": "", "schema": WAREHOUSE_DB}
+)
 SIM_SYMBOLS = "BTCUSDT,ETHUSDT,BNBUSDT@2024-03-01"
 SIM_START = "2024-01-01"
 API_KEY = "test-key-7f3a9c"

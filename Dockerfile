@@ -1,0 +1,13 @@
+# Airflow 3.3 image with this project's providers and code.
+FROM apache/airflow:3.3.2-python3.11
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends pkg-config libmariadb-dev build-essential \
+ && rm -rf /var/lib/apt/lists/*
+USER airflow
+COPY requirements.txt constraints.txt /opt/airflow/
+RUN pip install --no-cache-dir -r /opt/airflow/requirements.txt -c /opt/airflow/constraints.txt
+COPY dags /opt/airflow/dags
+COPY plugins /opt/airflow/plugins
+COPY include /opt/airflow/include
+ENV PYTHONPATH=/opt/airflow:/opt/airflow/plugins

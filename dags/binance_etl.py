@@ -1,0 +1,164 @@
+"""binance_etl: Binance spot market and account data into the MySQL star schema (the old Talend "Main" job).
+
+ping sensor → extract exchangeInfo / 24hr ticker / account / klines per symbol (mapped) → transforms
+writing staging CSVs (mapped) → bulk upserts into dim_symbol, dim_date, fact_kline, fact_ticker_24hr,
+fact_balance → a notification with rows per table, rejects and failed tasks.
+
+A scheduled run covers its data interval. A manual run covers the `start`/`end` params when given,
+otherwise the UTC day before its logical date.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowSkipException
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+from airflow.sdk import Param, dag, task
+
+from binance_airflow import etl_steps as steps
+from binance_airflow.hook import BinanceHook
+from binance_airflow.notify import notify_run
+from binance_airflow.sensor import BinanceApiSensor
+from binance_airflow.warehouse import ensure_database
+from include import settings
+from include.intervals import INTERVALS
+from include.run_window import resolve
+
+
+@dag(
+    dag_id="binance_etl",
+    schedule="@daily",
+    start_date=datetime(2018, 1, 1, tzinfo=UTC),
+    catchup=True,
+    max_active_runs=2,
+    template_searchpath=[str(settings.SQL_DIR)],
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True},
+    params={
+        "symbols": Param(settings.DEFAULT_SYMBOLS, type="array", items={"type": "string"}, minItems=1),
+        "interval": Param(settings.DEFAULT_INTERVAL, type="string", enum=list(INTERVALS)),
+        "start": Param(None, type=["null", "string"], description="UTC ISO date/datetime; manual runs"),
+        "end": Param(None, type=["null", "string"], description="UTC ISO date/datetime, exclusive"),
+    },
+    doc_md=__doc__,
+    tags=["binance", "warehouse"],
+)
+def binance_etl() -> None:
+    binance_up = BinanceApiSensor(
+        task_id="binance_up", binance_conn_id=settings.BINANCE_CONN_ID, poke_interval=30, timeout=600, mode="reschedule"
+    )
+
+    @task(multiple_outputs=True)
+    def plan(params: Any = None, data_interval_start: Any = None, data_interval_end: Any = None,
+             logical_date: Any = None, run_id: Any = None) -> dict[str, Any]:  # fmt: skip
+        """Validate params and fix the run's window and staging folder."""
+        window = resolve(params, data_interval_start, data_interval_end, logical_date)
+        return {"window": window.as_dict(), "folder": str(steps.run_dir(run_id))}
+
+    @task
+    def create_database() -> None:
+        ensure_database(settings.WAREHOUSE_DATABASE)
+
+    create_schema = SQLExecuteQueryOperator(
+        task_id="create_schema",
+        conn_id=settings.WAREHOUSE_CONN_ID,
+        database=settings.WAREHOUSE_DATABASE,
+        sql=settings.SCHEMA_FILES,
+        split_statements=True,
+    )
+
+    @task
+    def extract_exchange_info(window: dict[str, Any], folder: str) -> list[dict[str, Any]]:
+        return steps.extract_exchange_info(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
+
+    @task
+    def extract_ticker(window: dict[str, Any], folder: str) -> str:
+        path = steps.extract_ticker(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
+        if path is None:
+            raise AirflowSkipException("24hr ticker not captured for a historical window")
+        return path
+
+    @task
+    def extract_account(window: dict[str, Any], folder: str) -> str:
+        path = steps.extract_account(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
+        if path is None:
+            raise AirflowSkipException("balances skipped (no API key on the connection, or a historical window)")
+        return path
+
+    @task(max_active_tis_per_dagrun=4)
+    def extract_klines(symbol: str, weight_limit: int, window: dict[str, Any], folder: str) -> dict[str, Any]:
+        hook = BinanceHook(settings.BINANCE_CONN_ID, weight_limit=weight_limit)
+        return steps.extract_klines(window, symbol, Path(folder), hook)
+
+    @task
+    def transform_klines(extracted: dict[str, Any], window: dict[str, Any]) -> dict[str, Any]:
+        return steps.transform_klines(window, extracted, int(datetime.now(UTC).timestamp() * 1000))
+
+    @task
+    def transform_symbols(folder: str) -> dict[str, Any]:
+        return steps.transform_symbols(Path(folder))
+
+    @task
+    def transform_dates(window: dict[str, Any], folder: str) -> dict[str, Any]:
+        return steps.transform_dates(window, Path(folder))
+
+    @task
+    def transform_ticker(window: dict[str, Any], folder: str, raw: str) -> dict[str, Any]:
+        return steps.transform_ticker(window, Path(folder), raw)
+
+    @task
+    def transform_balances(window: dict[str, Any], folder: str, raw: str) -> dict[str, Any]:
+        return steps.transform_balances(window, Path(folder), raw)
+
+    @task
+    def load_dim_symbol(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
+        return steps.load_table("dim_symbol", staged, run_id)
+
+    @task
+    def load_dim_date(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
+        return steps.load_table("dim_date", staged, run_id)
+
+    @task
+    def load_fact_kline(staged: list[dict[str, Any]], run_id: Any = None) -> dict[str, Any]:
+        return steps.load_klines(list(staged), run_id)
+
+    @task
+    def load_fact_ticker_24hr(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
+        return steps.load_table("fact_ticker_24hr", staged, run_id)
+
+    @task
+    def load_fact_balance(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
+        return steps.load_table("fact_balance", staged, run_id)
+
+    @task(trigger_rule="all_done")
+    def notify(folder: str, ti: Any = None, dag_run: Any = None) -> dict[str, Any]:
+        """Report rows per table, rejects and failed tasks (the old tMessageBox); clean staging."""
+        return notify_run(ti, dag_run, Path(folder), LOAD_TASKS)
+
+    run = plan()
+    window, folder = run["window"], run["folder"]
+    schema = create_database() >> create_schema
+    info = extract_exchange_info(window, folder)
+    binance_up >> [run, info]
+    raw_klines = extract_klines.partial(window=window, folder=folder).expand_kwargs(info)
+    staged_klines = transform_klines.partial(window=window).expand(extracted=raw_klines)
+    symbols = transform_symbols(folder)
+    info >> symbols
+    dims = [load_dim_symbol(symbols), load_dim_date(transform_dates(window, folder))]
+    schema >> dims
+    facts = [
+        load_fact_kline(staged_klines),
+        load_fact_ticker_24hr(transform_ticker(window, folder, extract_ticker(window, folder))),
+        load_fact_balance(transform_balances(window, folder, extract_account(window, folder))),
+    ]
+    dims >> facts[0]
+    dims[0] >> facts[1]
+    schema >> facts[2]
+    [*dims, *facts] >> notify(folder)
+
+
+LOAD_TASKS = ["load_dim_symbol", "load_dim_date", "load_fact_kline", "load_fact_ticker_24hr", "load_fact_balance"]
+
+binance_etl()

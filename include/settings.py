@@ -1,0 +1,26 @@
+"""Everything a user tunes, in one place; each value can be overridden by an environment variable."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+BINANCE_CONN_ID = os.environ.get("BINANCE_ETL_BINANCE_CONN", "binance_default")
+WAREHOUSE_CONN_ID = os.environ.get("BINANCE_ETL_WAREHOUSE_CONN", "binance_warehouse")
+WAREHOUSE_DATABASE = os.environ.get("BINANCE_ETL_WAREHOUSE_DB", "binance_dw")
+NOTIFY_CONN_ID = os.environ.get("BINANCE_ETL_NOTIFY_CONN", "binance_notify")
+STAGING_ROOT = Path(os.environ.get("BINANCE_ETL_STAGING_ROOT", Path(tempfile.gettempdir()) / "binance_etl"))
+KEEP_STAGING = os.environ.get("BINANCE_ETL_KEEP_STAGING", "false").lower() in ("1", "true", "yes")
+DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT"]
+DEFAULT_INTERVAL = "1h"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+SCHEMA_FILES = [
+    "dim_date.sql",
+    "dim_symbol.sql",
+    "fact_kline.sql",
+    "fact_ticker_24hr.sql",
+    "fact_balance.sql",
+    "etl_run_log.sql",
+    "etl_reject.sql",
+]

@@ -1,0 +1,1 @@
+"""Pure transforms from Binance JSON to warehouse rows: no Airflow, no database, no network."""

@@ -1,0 +1,139 @@
+"""Klines: typed parsing of Binance's 12-element arrays, validation, dedupe on the natural key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from include.intervals import is_aligned
+
+COLUMNS = (
+    "symbol",
+    "interval",
+    "open_time",
+    "open_time_ms",
+    "date_key",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "trades",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+)
+REJECT_COLUMNS = ("symbol", "interval", "open_time_ms", "reason", "raw")
+
+
+@dataclass
+class KlineBatch:
+    """Valid rows (in ``COLUMNS`` order) and rejects (in ``REJECT_COLUMNS`` order) of one symbol."""
+
+    rows: list[tuple[Any, ...]]
+    rejects: list[tuple[Any, ...]]
+    duplicates: int = 0
+
+
+def utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def sql_datetime(ms: int) -> str:
+    """``YYYY-MM-DD HH:MM:SS.fff`` in UTC, as MySQL DATETIME(3) reads it."""
+    return utc(ms).strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}"
+
+
+def date_key(ms: int) -> int:
+    """Hour-grain key of dim_date: YYYYMMDDHH."""
+    return int(utc(ms).strftime("%Y%m%d%H"))
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    if not isinstance(value, str | int):
+        raise ValueError(f"{name} is {type(value).__name__}, expected a decimal string")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{name} {value!r} is not a decimal") from None
+    if not number.is_finite():
+        raise ValueError(f"{name} {value!r} is not finite")
+    return number
+
+
+def _timestamp_ms(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} {value!r} is not an integer timestamp")
+    return value // 1000 if value >= 10**14 else value  # microsecond timestamps (16 digits)
+
+
+def parse_kline(raw: list[Any], symbol: str, interval: str) -> tuple[Any, ...]:
+    """One kline array → a row in ``COLUMNS`` order; ValueError says what is wrong with it."""
+    if not isinstance(raw, list) or len(raw) < 11:
+        raise ValueError(f"expected a 12-element kline array, got {type(raw).__name__} of {len(raw or [])}")
+    open_ms, close_ms = _timestamp_ms(raw[0], "open time"), _timestamp_ms(raw[6], "close time")
+    o, h, low, c, v = (
+        _decimal(raw[i], n) for i, n in ((1, "open"), (2, "high"), (3, "low"), (4, "close"), (5, "volume"))
+    )
+    qv, tb, tq = (_decimal(raw[i], n) for i, n in ((7, "quote volume"), (9, "taker base"), (10, "taker quote")))
+    trades = raw[8]
+    if isinstance(trades, bool) or not isinstance(trades, int) or trades < 0:
+        raise ValueError(f"number of trades {trades!r} is not a non-negative integer")
+    if min(o, h, low, c) <= 0:
+        raise ValueError("prices must be positive")
+    if h < max(o, c) or h < low:
+        raise ValueError(f"high {raw[2]} is below open/close/low")
+    if low > min(o, c):
+        raise ValueError(f"low {raw[3]} is above open/close")
+    if min(v, qv, tb, tq) < 0:
+        raise ValueError("volumes must not be negative")
+    if close_ms < open_ms:
+        raise ValueError(f"close time {close_ms} is before open time {open_ms}")
+    if interval != "3d" and not is_aligned(open_ms, interval):  # 3d grids are per symbol on Binance
+        raise ValueError(f"open time {sql_datetime(open_ms)} is not aligned to {interval}")
+    return (
+        symbol,
+        interval,
+        sql_datetime(open_ms),
+        open_ms,
+        date_key(open_ms),
+        raw[1],
+        raw[2],
+        raw[3],
+        raw[4],
+        raw[5],
+        sql_datetime(close_ms),
+        raw[7],
+        trades,
+        raw[9],
+        raw[10],
+    )
+
+
+def transform_klines(raw_rows: Iterable[list[Any]], symbol: str, interval: str, now_ms: int) -> KlineBatch:
+    """Parse, validate and dedupe (last wins) one symbol's klines; nothing is dropped silently.
+
+    A candle whose close time is not yet past ``now_ms`` is still open: it is rejected as
+    "still open" rather than stored as final (a later run loads it once it has closed).
+    """
+    by_open: dict[int, tuple[Any, ...]] = {}
+    rejects: list[tuple[Any, ...]] = []
+    seen = 0
+    for raw in raw_rows:
+        seen += 1
+        open_ms = raw[0] if isinstance(raw, list) and raw and isinstance(raw[0], int) else None
+        try:
+            row = parse_kline(raw, symbol, interval)
+        except ValueError as err:
+            rejects.append((symbol, interval, open_ms, str(err), repr(raw)[:500]))
+            continue
+        if _timestamp_ms(raw[6], "close time") >= now_ms:
+            rejects.append((symbol, interval, row[3], "candle still open", repr(raw)[:500]))
+            continue
+        by_open[row[3]] = row
+    rows = [by_open[k] for k in sorted(by_open)]
+    return KlineBatch(rows, rejects, duplicates=seen - len(rejects) - len(rows))

@@ -1,0 +1,71 @@
+"""Rows for dim_symbol (exchangeInfo), fact_ticker_24hr and fact_balance (per-run snapshots)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from include.transforms.klines import sql_datetime
+
+SYMBOL_COLUMNS = ("symbol", "base_asset", "quote_asset", "status")
+TICKER_COLUMNS = (
+    "symbol",
+    "snapshot_time",
+    "price_change",
+    "price_change_percent",
+    "last_price",
+    "open_price",
+    "high_price",
+    "low_price",
+    "volume",
+    "quote_volume",
+    "trade_count",
+    "window_open_time",
+    "window_close_time",
+)
+BALANCE_COLUMNS = ("asset", "snapshot_time", "free", "locked")
+
+
+def symbol_rows(exchange_info: dict[str, Any], wanted: list[str]) -> list[tuple[Any, ...]]:
+    """dim_symbol rows for ``wanted``; ValueError names every symbol exchangeInfo does not know."""
+    known = {s["symbol"]: s for s in exchange_info.get("symbols", [])}
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise ValueError(f"unknown symbol(s) {', '.join(unknown)}: not listed in exchangeInfo")
+    return [(s, known[s]["baseAsset"], known[s]["quoteAsset"], known[s]["status"]) for s in wanted]
+
+
+def ticker_rows(tickers: list[dict[str, Any]], snapshot_ms: int) -> list[tuple[Any, ...]]:
+    """fact_ticker_24hr rows, one per symbol, stamped with the run's snapshot time."""
+    rows = []
+    for t in tickers:
+        for name in ("priceChange", "lastPrice", "openPrice", "highPrice", "lowPrice", "volume", "quoteVolume"):
+            Decimal(t[name])  # raises on a malformed decimal
+        rows.append(
+            (
+                t["symbol"],
+                sql_datetime(snapshot_ms),
+                t["priceChange"],
+                t["priceChangePercent"],
+                t["lastPrice"],
+                t["openPrice"],
+                t["highPrice"],
+                t["lowPrice"],
+                t["volume"],
+                t["quoteVolume"],
+                int(t["count"]),
+                sql_datetime(int(t["openTime"])),
+                sql_datetime(int(t["closeTime"])),
+            )
+        )
+    return rows
+
+
+def balance_rows(account: dict[str, Any], snapshot_ms: int) -> list[tuple[Any, ...]]:
+    """fact_balance rows for every asset with a non-zero free or locked amount."""
+    rows = []
+    for b in account.get("balances", []):
+        free, locked = Decimal(b["free"]), Decimal(b["locked"])
+        if free or locked:
+            rows.append((b["asset"], sql_datetime(snapshot_ms), b["free"], b["locked"]))
+    return rows

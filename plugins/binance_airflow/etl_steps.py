@@ -1,0 +1,219 @@
+"""The steps of the binance_etl DAG as plain functions over a run folder; the DAG only wires them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from binance_airflow.hook import BinanceHook
+from binance_airflow.warehouse import LoadResult, record_rejects, upsert_csv, warehouse_hook
+from include import settings
+from include.run_window import RunWindow
+from include.transforms import dim_date, klines, snapshots
+from include.transforms.staging import read_csv, read_json, write_csv, write_json
+
+log = logging.getLogger(__name__)
+
+
+def run_dir(run_id: str) -> Path:
+    """Run-scoped staging folder; the run id is reduced to a safe file name."""
+    return settings.STAGING_ROOT / "binance_etl" / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+
+
+def window_of(plan: dict[str, Any]) -> RunWindow:
+    return RunWindow(**plan)
+
+
+# -- extract -----------------------------------------------------------------------------------
+
+
+def extract_exchange_info(plan: dict[str, Any], folder: Path, hook: BinanceHook) -> list[dict[str, Any]]:
+    """exchangeInfo for the run's symbols; fails naming any symbol Binance does not list.
+
+    Returns one ``{"symbol", "weight_limit"}`` per symbol: the map over which klines are extracted.
+    """
+    window = window_of(plan)
+    info = hook.exchange_info()
+    snapshots.symbol_rows(info, window.symbols)
+    info["symbols"] = [s for s in info["symbols"] if s["symbol"] in window.symbols]
+    write_json(folder / "raw" / "exchange_info.json", info)
+    return [{"symbol": symbol, "weight_limit": hook.budget.limit} for symbol in window.symbols]
+
+
+def extract_ticker(plan: dict[str, Any], folder: Path, hook: BinanceHook) -> str | None:
+    """24hr ticker for all symbols in one call; None (skip) for historical windows."""
+    window = window_of(plan)
+    if not window.is_recent:
+        log.info("historical window: the 24hr ticker is a live snapshot, so it is not captured")
+        return None
+    path = folder / "raw" / "ticker_24hr.json"
+    write_json(path, hook.ticker_24hr(window.symbols))
+    return str(path)
+
+
+def extract_account(plan: dict[str, Any], folder: Path, hook: BinanceHook) -> str | None:
+    """SIGNED account balances; None (skip) without an API key or for historical windows."""
+    if not hook.has_credentials:
+        log.info("connection %s has no API key/secret: skipping balances", hook.http_conn_id)
+        return None
+    if not window_of(plan).is_recent:
+        log.info("historical window: balances are a live snapshot, so they are not captured")
+        return None
+    account = hook.account()
+    path = folder / "raw" / "account.json"
+    write_json(path, {"balances": account.get("balances", [])})
+    return str(path)
+
+
+def extract_klines(plan: dict[str, Any], symbol: str, folder: Path, hook: BinanceHook) -> dict[str, Any]:
+    """All candles of ``symbol`` in the window, as raw pages (one JSON array per line)."""
+    window = window_of(plan)
+    path = folder / "raw" / "klines" / f"{symbol}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as handle:
+        for page in hook.iter_kline_pages(symbol, window.interval, window.start_ms, window.end_ms):
+            handle.write(json.dumps(page, separators=(",", ":")) + "\n")
+            count += len(page)
+    tmp.replace(path)
+    return {"symbol": symbol, "path": str(path), "rows": count}
+
+
+# -- transform ---------------------------------------------------------------------------------
+
+
+def transform_klines(plan: dict[str, Any], extracted: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """Raw pages → validated, deduplicated staging CSV plus a rejects CSV."""
+    window = window_of(plan)
+    raw = Path(extracted["path"])
+    with raw.open(encoding="utf-8") as handle:
+        rows = [row for line in handle for row in json.loads(line)]
+    batch = klines.transform_klines(rows, extracted["symbol"], window.interval, now_ms)
+    staging = raw.parent.parent.parent / "staging"
+    csv_path = staging / f"fact_kline.{extracted['symbol']}.csv"
+    written = write_csv(csv_path, klines.COLUMNS, batch.rows)
+    rejects_path = staging / f"rejects.fact_kline.{extracted['symbol']}.csv"
+    write_csv(rejects_path, klines.REJECT_COLUMNS, batch.rejects)
+    log.info(
+        "%s: %d raw, %d valid, %d rejected, %d duplicates",
+        extracted["symbol"],
+        len(rows),
+        written,
+        len(batch.rejects),
+        batch.duplicates,
+    )
+    return {
+        "symbol": extracted["symbol"],
+        "csv": str(csv_path),
+        "rows": written,
+        "rejects_csv": str(rejects_path),
+        "rejects": len(batch.rejects),
+        "open_times": [batch.rows[0][3], batch.rows[-1][3]] if batch.rows else [],
+    }
+
+
+def transform_symbols(folder: Path) -> dict[str, Any]:
+    info = read_json(folder / "raw" / "exchange_info.json")
+    rows = snapshots.symbol_rows(info, [s["symbol"] for s in info["symbols"]])
+    path = folder / "staging" / "dim_symbol.csv"
+    return {"csv": str(path), "rows": write_csv(path, snapshots.SYMBOL_COLUMNS, rows)}
+
+
+def transform_dates(plan: dict[str, Any], folder: Path) -> dict[str, Any]:
+    window = window_of(plan)
+    path = folder / "staging" / "dim_date.csv"
+    return {"csv": str(path), "rows": write_csv(path, dim_date.COLUMNS, dim_date.hours(window.start_ms, window.end_ms))}
+
+
+def transform_ticker(plan: dict[str, Any], folder: Path, raw_path: str) -> dict[str, Any]:
+    rows = snapshots.ticker_rows(read_json(Path(raw_path)), window_of(plan).end_ms)
+    path = folder / "staging" / "fact_ticker_24hr.csv"
+    return {"csv": str(path), "rows": write_csv(path, snapshots.TICKER_COLUMNS, rows)}
+
+
+def transform_balances(plan: dict[str, Any], folder: Path, raw_path: str) -> dict[str, Any]:
+    rows = snapshots.balance_rows(read_json(Path(raw_path)), window_of(plan).end_ms)
+    path = folder / "staging" / "fact_balance.csv"
+    return {"csv": str(path), "rows": write_csv(path, snapshots.BALANCE_COLUMNS, rows)}
+
+
+# -- load --------------------------------------------------------------------------------------
+
+TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "dim_symbol": (snapshots.SYMBOL_COLUMNS, ("symbol",)),
+    "dim_date": (dim_date.COLUMNS, ("date_key",)),
+    "fact_kline": (klines.COLUMNS, ("symbol", "interval", "open_time")),
+    "fact_ticker_24hr": (snapshots.TICKER_COLUMNS, ("symbol", "snapshot_time")),
+    "fact_balance": (snapshots.BALANCE_COLUMNS, ("asset", "snapshot_time")),
+}
+
+
+def load_table(table: str, staged: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """Upsert one staged CSV into ``table``."""
+    columns, key = TABLES[table]
+    result = upsert_csv(warehouse_hook(), table, Path(staged["csv"]), columns, key, staged["rows"], run_id)
+    return result.as_dict()
+
+
+def load_klines(staged: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
+    """Upsert every symbol's kline CSV (one transaction each) and record its rejects."""
+    hook = warehouse_hook()
+    columns, key = TABLES["fact_kline"]
+    total = LoadResult("fact_kline", 0, 0, 0)
+    all_rejects = []
+    for item in staged:
+        result = upsert_csv(hook, "fact_kline", Path(item["csv"]), columns, key, item["rows"], run_id, item["rejects"])
+        total.rows_in += result.rows_in
+        total.inserted += result.inserted
+        total.updated += result.updated
+        total.rejects += result.rejects
+        if item["rejects"]:
+            all_rejects += read_csv(Path(item["rejects_csv"]))[1]
+    record_rejects(hook, run_id, "fact_kline", [[None if v == r"\N" else v for v in row] for row in all_rejects])
+    return total.as_dict()
+
+
+# -- notify ------------------------------------------------------------------------------------
+
+
+def summarise(run_id: str, loads: list[dict[str, Any]], task_states: dict[str, str]) -> dict[str, Any]:
+    """The run's report: rows per table, rejects, and the tasks that did not succeed."""
+    failed = sorted(t for t, s in task_states.items() if s in ("failed", "upstream_failed"))
+    skipped = sorted(t for t, s in task_states.items() if s == "skipped")
+    return {
+        "dag_run_id": run_id,
+        "status": "failed" if failed else "success",
+        "tables": {
+            load["table"]: {k: load[k] for k in ("rows_in", "inserted", "updated", "rejects")} for load in loads
+        },
+        "failed_tasks": failed,
+        "skipped_tasks": skipped,
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    lines = [f"binance_etl {summary['dag_run_id']}: {summary['status'].upper()}"]
+    for table, counts in sorted(summary["tables"].items()):
+        lines.append(
+            f"  {table:<17} in={counts['rows_in']:>7} inserted={counts['inserted']:>7} "
+            f"updated={counts['updated']:>7} rejects={counts['rejects']:>5}"
+        )
+    if summary["failed_tasks"]:
+        lines.append("  failed tasks: " + ", ".join(summary["failed_tasks"]))
+    if summary["skipped_tasks"]:
+        lines.append("  skipped tasks: " + ", ".join(summary["skipped_tasks"]))
+    return "\n".join(lines)
+
+
+def clean_staging(folder: Path, succeeded: bool) -> None:
+    """Remove the run folder after a successful run unless staging is kept."""
+    if succeeded and not settings.KEEP_STAGING:
+        shutil.rmtree(folder, ignore_errors=True)
+        log.info("removed staging folder %s", folder)
+    else:
+        log.info("staging kept at %s", folder)

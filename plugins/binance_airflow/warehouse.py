@@ -1,0 +1,135 @@
+"""Bulk, transactional upserts of staging CSVs into MySQL through MySqlHook and LOAD DATA LOCAL INFILE."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from airflow.providers.mysql.hooks.mysql import MySqlHook
+
+from include import settings
+
+log = logging.getLogger(__name__)
+
+
+class StagingFileError(Exception):
+    """A staging CSV does not load cleanly (edited, truncated or corrupt); nothing was written."""
+
+
+@dataclass
+class LoadResult:
+    table: str
+    rows_in: int
+    inserted: int
+    updated: int
+    rejects: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def warehouse_hook(database: str | None = None) -> MySqlHook:
+    """MySqlHook on the warehouse connection with LOAD DATA LOCAL INFILE enabled."""
+    return MySqlHook(
+        mysql_conn_id=settings.WAREHOUSE_CONN_ID, schema=database or settings.WAREHOUSE_DATABASE, local_infile=True
+    )
+
+
+def ensure_database(database: str) -> None:
+    """CREATE DATABASE IF NOT EXISTS (connecting through information_schema, which always exists)."""
+    if not database.replace("_", "").isalnum():
+        raise ValueError(f"invalid warehouse database name {database!r}")
+    hook = warehouse_hook("information_schema")
+    hook.run(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def upsert_csv(
+    hook: MySqlHook,
+    table: str,
+    csv_path: Path,
+    columns: Sequence[str],
+    key: Sequence[str],
+    expected_rows: int,
+    run_id: str,
+    rejects: int = 0,
+) -> LoadResult:
+    """Load ``csv_path`` into a temporary copy of ``table``, check it, then upsert it in one transaction.
+
+    Fails with StagingFileError, leaving ``table`` untouched, when the file does not hold exactly
+    ``expected_rows`` clean rows. Records the load in ``etl_run_log`` in the same transaction.
+    """
+    started = _now()
+    stage = f"stg_{table}"
+    cols = ", ".join(f"`{c}`" for c in columns)
+    updates = ", ".join(f"`{c}` = VALUES(`{c}`)" for c in columns if c not in key) or f"`{key[0]}` = `{key[0]}`"
+    join = " AND ".join(f"s.`{c}` = t.`{c}`" for c in key)
+    conn = hook.get_conn()
+    try:
+        conn.autocommit(False)
+        cur = conn.cursor()
+        cur.execute(f"DROP TEMPORARY TABLE IF EXISTS `{stage}`")
+        cur.execute(f"CREATE TEMPORARY TABLE `{stage}` LIKE `{table}`")
+        cur.execute(
+            f"LOAD DATA LOCAL INFILE %s INTO TABLE `{stage}` CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' "
+            f"OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\n' IGNORE 1 LINES ({cols})",
+            (str(csv_path),),
+        )
+        cur.execute("SHOW WARNINGS LIMIT 3")
+        warnings = cur.fetchall()
+        cur.execute(f"SELECT COUNT(*) FROM `{stage}`")
+        loaded = cur.fetchone()[0]
+        if warnings or loaded != expected_rows:
+            detail = "; ".join(str(w[2]) for w in warnings) or "no warnings"
+            raise StagingFileError(
+                f"{csv_path.name}: {loaded} rows read, {expected_rows} expected ({detail}); "
+                f"{table} left unchanged - re-run the transform to rebuild the file"
+            )
+        cur.execute(f"SELECT COUNT(*) FROM `{stage}` s LEFT JOIN `{table}` t ON {join} WHERE t.`{key[0]}` IS NULL")
+        inserted = cur.fetchone()[0]
+        cur.execute(f"INSERT INTO `{table}` ({cols}) SELECT {cols} FROM `{stage}` ON DUPLICATE KEY UPDATE {updates}")
+        result = LoadResult(table, loaded, inserted, loaded - inserted, rejects)
+        cur.execute(
+            "INSERT INTO etl_run_log (dag_run_id, table_name, rows_in, inserted, updated, rejects, started_at, "
+            "finished_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
+            "rows_in = rows_in + VALUES(rows_in), inserted = inserted + VALUES(inserted), "
+            "updated = updated + VALUES(updated), rejects = rejects + VALUES(rejects), "
+            "finished_at = VALUES(finished_at)",
+            (run_id, table, loaded, inserted, loaded - inserted, rejects, started, _now()),
+        )
+        cur.execute(f"DROP TEMPORARY TABLE `{stage}`")
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+    log.info("%s: %d rows in, %d inserted, %d updated, %d rejects", table, loaded, inserted, loaded - inserted, rejects)
+    return result
+
+
+def record_rejects(hook: MySqlHook, run_id: str, table: str, rejects: Sequence[Sequence[Any]]) -> None:
+    """Replace this run's rejects for ``table`` in etl_reject (symbol, interval, open_time_ms, reason, raw)."""
+    conn = hook.get_conn()
+    try:
+        conn.autocommit(False)
+        cur = conn.cursor()
+        cur.execute("DELETE FROM etl_reject WHERE dag_run_id = %s AND table_name = %s", (run_id, table))
+        cur.executemany(
+            "INSERT INTO etl_reject (dag_run_id, table_name, symbol, `interval`, open_time_ms, reason, raw) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [(run_id, table, *row) for row in rejects],
+        )
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()

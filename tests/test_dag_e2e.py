@@ -1,0 +1,126 @@
+"""Whole binance_etl runs with dag.test(): real Airflow, real MariaDB, the simulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import MySQLdb
+import pytest
+
+from include.binance_sim.__main__ import parse_symbols
+from include.binance_sim.market import Market
+from include.binance_sim.payloads import klines_json
+from tests.conftest import ROOT, SIM_START, SIM_SYMBOLS, WAREHOUSE_DB, Sim, connection_uri
+
+pytestmark = pytest.mark.dag
+DAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=2)
+SYMBOLS = ["BTCUSDT", "ETHUSDT"]
+
+
+@pytest.fixture(scope="module")
+def airflow_db() -> None:
+    """A fresh SQLite metadata DB in the test AIRFLOW_HOME."""
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, env=os.environ.copy(), cwd=ROOT)
+
+
+@pytest.fixture
+def warehouse() -> MySQLdb.Connection:
+    conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="")
+    conn.cursor().execute(f"DROP DATABASE IF EXISTS {WAREHOUSE_DB}")
+    yield conn
+    conn.close()
+
+
+def query(conn: MySQLdb.Connection, sql: str) -> list[tuple]:
+    conn.commit()
+    cur = conn.cursor()
+    cur.execute(sql)
+    return list(cur.fetchall())
+
+
+def run_dag(start: datetime, end: datetime, symbols: list[str], interval: str = "1h") -> str:
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["binance_etl"]
+    conf = {"symbols": symbols, "interval": interval, "start": start.isoformat(), "end": end.isoformat()}
+    run = dag.test(run_conf=conf, logical_date=end)
+    return run.state
+
+
+def expected(symbol: str, interval: str, start: datetime, end: datetime) -> list[list]:
+    market = Market(parse_symbols(SIM_SYMBOLS, SIM_START))
+    table = market.klines(symbol, interval, int(start.timestamp() * 1000), int(end.timestamp() * 1000) - 1, 1000)
+    return json.loads(klines_json(table))
+
+
+def test_full_run_loads_exactly_the_server_candles_and_is_idempotent(
+    airflow_db: None, warehouse: MySQLdb.Connection, monkeypatch: pytest.MonkeyPatch, sim: Sim
+):
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim.base_url))
+    end = DAY + timedelta(days=1)
+    assert run_dag(DAY, end, SYMBOLS) == "success"
+    for symbol in SYMBOLS:
+        want = expected(symbol, "1h", DAY, end)
+        got = query(warehouse, f"SELECT open_time_ms, `close` FROM {WAREHOUSE_DB}.fact_kline WHERE symbol='{symbol}' "
+                               "AND `interval`='1h' ORDER BY open_time")  # fmt: skip
+        assert len(got) == len(want) == 24
+        assert [(k[0], Decimal(k[4])) for k in want] == [(g[0], g[1]) for g in got]
+    assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.dim_date")[0][0] == 24
+    assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_ticker_24hr")[0][0] == 2
+    assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_balance")[0][0] == 3
+    assert query(warehouse, f"SELECT symbol, base_asset, quote_asset FROM {WAREHOUSE_DB}.dim_symbol ORDER BY 1") == [
+        ("BTCUSDT", "BTC", "USDT"),
+        ("ETHUSDT", "ETH", "USDT"),
+    ]
+    snapshot = query(warehouse, f"SELECT SUM(`close`), COUNT(*) FROM {WAREHOUSE_DB}.fact_kline")
+
+    assert run_dag(DAY, end, SYMBOLS) == "success"
+    assert query(warehouse, f"SELECT SUM(`close`), COUNT(*) FROM {WAREHOUSE_DB}.fact_kline") == snapshot
+
+    assert run_dag(end, end + timedelta(days=1), SYMBOLS) == "success"
+    assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline")[0][0] == 96
+
+
+def test_run_without_api_key_skips_balances(
+    airflow_db: None, warehouse: MySQLdb.Connection, monkeypatch: pytest.MonkeyPatch, sim: Sim
+):
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim.base_url, with_key=False))
+    assert run_dag(DAY, DAY + timedelta(hours=6), ["BTCUSDT"]) == "success"
+    assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline")[0][0] == 6
+    assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_balance")[0][0] == 0
+    assert sim.requests("/api/v3/account") == 0
+
+
+def test_unknown_symbol_fails_the_run_naming_it(
+    airflow_db: None, warehouse: MySQLdb.Connection, monkeypatch: pytest.MonkeyPatch, sim: Sim
+):
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim.base_url))
+    assert run_dag(DAY, DAY + timedelta(hours=6), ["BTCUSDT", "DOGEUSDT"]) == "failed"
+    assert sim.requests("/api/v3/klines") == 0
+
+
+def test_dagbag_imports_and_graph():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    dag = bag.dags["binance_etl"]
+    assert dag.schedule == "@daily" or str(dag.timetable.summary) == "@daily"
+    assert set(dag.params.keys()) >= {"symbols", "interval", "start", "end"}
+    assert {t.task_id for t in dag.tasks} >= {
+        "binance_up", "plan", "create_schema", "extract_exchange_info", "extract_ticker", "extract_account",
+        "extract_klines", "transform_klines", "load_dim_symbol", "load_dim_date", "load_fact_kline",
+        "load_fact_ticker_24hr", "load_fact_balance", "notify",
+    }  # fmt: skip
+    assert dag.get_task("notify").trigger_rule == "all_done"
+    assert dag.get_task("binance_up").downstream_task_ids >= {"plan", "extract_exchange_info"}
+    assert dag.get_task("notify").upstream_task_ids >= {
+        "load_dim_symbol", "load_dim_date", "load_fact_kline", "load_fact_ticker_24hr", "load_fact_balance"
+    }  # fmt: skip
