@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from binance_airflow import etl_steps as steps
 from include import settings
