@@ -1,0 +1,101 @@
+"""Transform rules on real Binance data from ../shared/data, without Airflow or a database."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from include.run_window import normalise_symbols, resolve
+from include.transforms import dim_date, klines, snapshots
+from include.transforms.staging import read_csv, write_csv
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+NOW = 1_900_000_000_000
+
+
+def real_klines() -> list[list]:
+    """ETHUSDT 5m in Binance's archive layout, turned back into API arrays (ints and decimal strings)."""
+    with (SHARED / "klines" / "normalized" / "ETHUSDT-5m-2026-01-02_2026-01-06.csv").open() as handle:
+        return [[int(r[0]), *r[1:6], int(r[6]), r[7], int(r[8]), r[9], r[10], r[11]] for r in csv.reader(handle)]
+
+
+def test_real_candles_pass_validation_unchanged():
+    raw = real_klines()
+    batch = klines.transform_klines(raw, "ETHUSDT", "5m", NOW)
+    assert len(batch.rows) == len(raw) == 1016
+    assert batch.rejects == []
+    assert [r[8] for r in batch.rows] == [k[4] for k in raw]  # close kept as Binance's exact string
+    assert batch.rows[0][2] == "2026-01-02 16:10:00.000"
+    assert batch.rows[0][4] == 2026010216
+
+
+def test_duplicates_are_collapsed_and_bad_rows_rejected_with_reasons():
+    raw = real_klines()[:3]
+    broken_high = [*raw[1][:2], "0.01", *raw[1][3:]]
+    misaligned = [raw[2][0] + 60_000, *raw[2][1:]]
+    batch = klines.transform_klines([raw[0], raw[0], broken_high, misaligned, raw[2], ["x"]], "ETHUSDT", "5m", NOW)
+    assert [r[3] for r in batch.rows] == [raw[0][0], raw[2][0]]
+    assert batch.duplicates == 1
+    reasons = [r[3] for r in batch.rejects]
+    assert any("high 0.01 is below" in r for r in reasons)
+    assert any("not aligned to 5m" in r for r in reasons)
+    assert any("12-element" in r for r in reasons)
+
+
+def test_open_candle_is_rejected_not_stored():
+    raw = real_klines()[-1]
+    batch = klines.transform_klines([raw], "ETHUSDT", "5m", now_ms=raw[6])
+    assert batch.rows == [] and batch.rejects[0][3] == "candle still open"
+
+
+def test_microsecond_timestamps_are_normalised():
+    raw = real_klines()[0]
+    batch = klines.transform_klines([[raw[0] * 1000, *raw[1:6], raw[6] * 1000 + 999, *raw[7:]]], "ETHUSDT", "5m", NOW)
+    assert batch.rows[0][3] == raw[0]
+
+
+def test_real_ticker_and_exchange_info():
+    tickers = json.loads((SHARED / "api" / "ticker_24hr.all-symbols.2020-09-29.json").read_text())
+    rows = snapshots.ticker_rows(tickers[:50], NOW)
+    assert len(rows) == 50 and rows[0][0] == tickers[0]["symbol"]
+    info = json.loads((SHARED / "api" / "exchangeInfo.2020-11-09.subset.json").read_text())
+    assert snapshots.symbol_rows(info, ["ETHBTC", "HSRBTC"]) == [
+        ("ETHBTC", "ETH", "BTC", "TRADING"),
+        ("HSRBTC", "HSR", "BTC", "BREAK"),
+    ]
+    with pytest.raises(ValueError, match=r"unknown symbol.*DOGEUSDT"):
+        snapshots.symbol_rows(info, ["BTCUSDT", "DOGEUSDT"])
+
+
+def test_dim_date_hours_cover_the_window():
+    rows = dim_date.hours(1_735_689_600_000, 1_735_689_600_000 + 3 * 3_600_000)
+    assert [r[0] for r in rows] == [2025010100, 2025010101, 2025010102]
+    assert rows[0][3:] == (2025, 1, 1, 1, 0, "Wednesday")
+
+
+def test_staging_csv_is_atomic_and_round_trips(tmp_path: Path):
+    path = tmp_path / "x.csv"
+    assert write_csv(path, ("a", "b"), [(1, None), (2, "z")]) == 2
+    assert read_csv(path) == (["a", "b"], [["1", r"\N"], ["2", "z"]])
+    with pytest.raises(ZeroDivisionError):
+        write_csv(path, ("a",), ((1 / 0,) for _ in range(1)))
+    assert read_csv(path)[1] == [["1", r"\N"], ["2", "z"]]
+    assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]
+
+
+def test_run_window_rules():
+    params = {"symbols": ["btcusdt", "BTCUSDT", "ethusdt"], "interval": "1h"}
+    logical = datetime(2024, 5, 2, 13, tzinfo=UTC)
+    window = resolve(params, logical, logical, logical)
+    assert window.symbols == ["BTCUSDT", "ETHUSDT"]
+    assert (window.start_ms, window.end_ms) == (1714521600000, 1714608000000)  # the UTC day before
+    with pytest.raises(ValueError, match="not before end"):
+        resolve({**params, "start": "2024-05-03", "end": "2024-05-01"}, None, None, logical)
+    with pytest.raises(ValueError, match="'1Y'"):
+        resolve({**params, "interval": "1Y"}, None, None, logical)
+    with pytest.raises(ValueError, match="BTC-USD"):
+        normalise_symbols(["BTC-USD"])
