@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.sdk import Param, dag, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from binance_airflow import etl_steps as steps
 from binance_airflow.hook import BinanceHook
@@ -71,7 +71,10 @@ def binance_etl() -> None:
 
     @task
     def extract_exchange_info(window: dict[str, Any], folder: str) -> list[dict[str, Any]]:
-        return steps.extract_exchange_info(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
+        try:
+            return steps.extract_exchange_info(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
+        except ValueError as err:  # unknown symbols: retrying cannot help
+            raise AirflowFailException(str(err)) from err
 
     @task
     def extract_ticker(window: dict[str, Any], folder: str) -> str:
