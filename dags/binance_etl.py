@@ -135,7 +135,7 @@ def binance_etl() -> None:
     def load_fact_balance(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
         return steps.load_table("fact_balance", staged, run_id)
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", retries=0)
     def notify(folder: str, ti: Any = None, dag_run: Any = None) -> dict[str, Any]:
         """Report rows per table, rejects and failed tasks (the old tMessageBox); clean staging."""
         return notify_run(ti, dag_run, Path(folder), LOAD_TASKS)
