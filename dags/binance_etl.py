@@ -65,7 +65,7 @@ def binance_etl() -> None:
         task_id="create_schema",
         conn_id=settings.WAREHOUSE_CONN_ID,
         database=settings.WAREHOUSE_DATABASE,
-        sql=settings.SCHEMA_FILES,
+        sql=list(settings.SCHEMA_FILES),  # a copy: rendering replaces the names with the file contents
         split_statements=True,
     )
 

@@ -15,7 +15,7 @@ KEEP_STAGING = os.environ.get("BINANCE_ETL_KEEP_STAGING", "false").lower() in ("
 DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT"]
 DEFAULT_INTERVAL = "1h"
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-SCHEMA_FILES = [
+SCHEMA_FILES = (
     "dim_date.sql",
     "dim_symbol.sql",
     "fact_kline.sql",
@@ -23,4 +23,4 @@ SCHEMA_FILES = [
     "fact_balance.sql",
     "etl_run_log.sql",
     "etl_reject.sql",
-]
+)

@@ -21,7 +21,8 @@ day=$(date -u -d yesterday +%F)
 .venv/bin/airflow dags test binance_etl "$(date -u +%FT00:00:00+00:00)" \
   --conf "{\"start\": \"$day\", \"end\": \"$(date -u +%F)\"}" > .airflow/demo-run.log 2>&1 \
   || { tail -40 .airflow/demo-run.log; echo "demo: DAG run failed (log: .airflow/demo-run.log)" >&2; exit 1; }
-grep -A14 "binance_etl manual" .airflow/demo-run.log | sed "s/^.*\] //" | grep -E "binance_etl manual|^  " || true
+grep -A8 "binance_etl manual" .airflow/demo-run.log \
+  | sed -E 's/^.*\] (binance_etl manual)/\1/; s/ \[binance_airflow[^]]*\] loc=.*$//' | grep -E "^binance_etl manual|^  " || true
 mysql --protocol=tcp -h127.0.0.1 -uroot binance_dw -e "
   SELECT symbol, \`interval\`, COUNT(*) AS candles, MIN(open_time) AS first_open, MAX(open_time) AS last_open,
          SUM(\`close\`) AS sum_close FROM fact_kline GROUP BY symbol, \`interval\`;

@@ -6,8 +6,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import MySQLdb
@@ -36,6 +39,28 @@ def warehouse() -> MySQLdb.Connection:
     conn.cursor().execute(f"DROP DATABASE IF EXISTS {WAREHOUSE_DB}")
     yield conn
     conn.close()
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
+    """A local HTTP receiver behind the ``binance_notify`` connection; yields the JSON bodies posted to it."""
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"http://127.0.0.1:{server.server_address[1]}/hooks/etl"
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_NOTIFY", json.dumps({"conn_type": "http", "host": host}))
+    yield received
+    server.shutdown()
 
 
 def query(conn: MySQLdb.Connection, sql: str) -> list[tuple]:
@@ -104,6 +129,30 @@ def test_unknown_symbol_fails_the_run_naming_it(
     monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim.base_url))
     assert run_dag(DAY, DAY + timedelta(hours=6), ["BTCUSDT", "DOGEUSDT"]) == "failed"
     assert sim.requests("/api/v3/klines") == 0
+
+
+def test_rejected_candle_lands_in_etl_reject_and_the_webhook_report(
+    airflow_db: None, warehouse: MySQLdb.Connection, webhook: list[dict], binance_conn: Sim
+):
+    binance_conn.fault("bad_candle", path="/api/v3/klines")
+    end = DAY + timedelta(hours=6)
+    assert run_dag(DAY, end, ["BTCUSDT"]) == "success"
+    bad_open_ms = int(DAY.timestamp() * 1000)
+    assert query(warehouse, f"SELECT open_time_ms FROM {WAREHOUSE_DB}.fact_kline ORDER BY 1") == [
+        (bad_open_ms + hour * 3_600_000,) for hour in range(1, 6)
+    ]
+    rejects = query(warehouse, f"SELECT symbol, `interval`, open_time_ms, reason FROM {WAREHOUSE_DB}.etl_reject")
+    assert len(rejects) == 1
+    assert rejects[0][:3] == ("BTCUSDT", "1h", bad_open_ms)
+    assert "high" in rejects[0][3]
+    log = query(warehouse, f"SELECT rows_in, inserted, rejects FROM {WAREHOUSE_DB}.etl_run_log "
+                           "WHERE table_name = 'fact_kline'")  # fmt: skip
+    assert log == [(5, 5, 1)]
+    assert len(webhook) == 1
+    report = webhook[0]
+    assert report["status"] == "success"
+    assert report["tables"]["fact_kline"] == {"rows_in": 5, "inserted": 5, "updated": 0, "rejects": 1}
+    assert report["tables"]["dim_date"]["rows_in"] == 6
 
 
 def test_dagbag_imports_and_graph():

@@ -79,6 +79,14 @@ class _Raw:
         self.body = body
 
 
+def _corrupt_first_candle(payload: Any) -> Any:
+    """The ``bad_candle`` fault: the first candle's high drops below its open and close."""
+    rows = json.loads(payload.body) if isinstance(payload, _Raw) else payload
+    if rows:
+        rows[0][2] = "0.00000001"
+    return rows
+
+
 class SimServer(ThreadingHTTPServer):
     """The simulator; ``serve_in_thread`` starts it in the background and returns its base URL."""
 
@@ -209,6 +217,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as err:
             self._send_json(err.status, {"code": err.code, "msg": err.msg}, **used)
             return
+        if fault and fault.kind == "bad_candle":
+            payload = _corrupt_first_candle(payload)
         self._send_json(200, payload, **used)
 
     def _params(self, query: str) -> dict[str, str]:
@@ -222,6 +232,8 @@ class _Handler(BaseHTTPRequestHandler):
         """Apply ``fault``; True when the request has been answered (or dropped)."""
         if fault.kind == "delay":
             time.sleep(fault.seconds)
+            return False
+        if fault.kind == "bad_candle":
             return False
         if fault.kind == "reset":
             self.close_connection = True

@@ -1,12 +1,13 @@
--- One row per DAG run and table: what came in, what was loaded, what was rejected.
+-- One row per DAG run, table and staging file (batch): what came in, what was loaded, what was rejected.
 CREATE TABLE IF NOT EXISTS etl_run_log (
     dag_run_id  VARCHAR(250) NOT NULL,
     table_name  VARCHAR(64)  NOT NULL,
+    batch       VARCHAR(128) NOT NULL,
     rows_in     INT          NOT NULL,
     inserted    INT          NOT NULL,
     updated     INT          NOT NULL,
     rejects     INT          NOT NULL,
     started_at  DATETIME(3)  NOT NULL,
     finished_at DATETIME(3)  NOT NULL,
-    PRIMARY KEY (dag_run_id, table_name)
+    PRIMARY KEY (dag_run_id, table_name, batch)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

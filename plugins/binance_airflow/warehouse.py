@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,21 @@ def ensure_database(database: str) -> None:
     hook.run(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4")
 
 
+@contextmanager
+def transaction(hook: MySqlHook) -> Iterator[Any]:
+    """A cursor inside one transaction: committed when the block ends, rolled back when it raises."""
+    conn = hook.get_conn()
+    try:
+        conn.autocommit(False)
+        yield conn.cursor()
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
@@ -64,17 +80,15 @@ def upsert_csv(
     """Load ``csv_path`` into a temporary copy of ``table``, check it, then upsert it in one transaction.
 
     Fails with StagingFileError, leaving ``table`` untouched, when the file does not hold exactly
-    ``expected_rows`` clean rows. Records the load in ``etl_run_log`` in the same transaction.
+    ``expected_rows`` clean rows. Records the load in ``etl_run_log`` (one row per run, table and
+    staging file; a retried load replaces its row, so nothing is counted twice) in the same transaction.
     """
     started = _now()
     stage = f"stg_{table}"
     cols = ", ".join(f"`{c}`" for c in columns)
     updates = ", ".join(f"`{c}` = VALUES(`{c}`)" for c in columns if c not in key) or f"`{key[0]}` = `{key[0]}`"
     join = " AND ".join(f"s.`{c}` = t.`{c}`" for c in key)
-    conn = hook.get_conn()
-    try:
-        conn.autocommit(False)
-        cur = conn.cursor()
+    with transaction(hook) as cur:
         cur.execute(f"DROP TEMPORARY TABLE IF EXISTS `{stage}`")
         cur.execute(f"CREATE TEMPORARY TABLE `{stage}` LIKE `{table}`")
         cur.execute(
@@ -97,39 +111,21 @@ def upsert_csv(
         cur.execute(f"INSERT INTO `{table}` ({cols}) SELECT {cols} FROM `{stage}` ON DUPLICATE KEY UPDATE {updates}")
         result = LoadResult(table, loaded, inserted, loaded - inserted, rejects)
         cur.execute(
-            "INSERT INTO etl_run_log (dag_run_id, table_name, rows_in, inserted, updated, rejects, started_at, "
-            "finished_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
-            "rows_in = rows_in + VALUES(rows_in), inserted = inserted + VALUES(inserted), "
-            "updated = updated + VALUES(updated), rejects = rejects + VALUES(rejects), "
-            "finished_at = VALUES(finished_at)",
-            (run_id, table, loaded, inserted, loaded - inserted, rejects, started, _now()),
+            "REPLACE INTO etl_run_log (dag_run_id, table_name, batch, rows_in, inserted, updated, rejects, "
+            "started_at, finished_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (run_id, table, csv_path.name, loaded, inserted, loaded - inserted, rejects, started, _now()),
         )
         cur.execute(f"DROP TEMPORARY TABLE `{stage}`")
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
     log.info("%s: %d rows in, %d inserted, %d updated, %d rejects", table, loaded, inserted, loaded - inserted, rejects)
     return result
 
 
 def record_rejects(hook: MySqlHook, run_id: str, table: str, rejects: Sequence[Sequence[Any]]) -> None:
     """Replace this run's rejects for ``table`` in etl_reject (symbol, interval, open_time_ms, reason, raw)."""
-    conn = hook.get_conn()
-    try:
-        conn.autocommit(False)
-        cur = conn.cursor()
+    with transaction(hook) as cur:
         cur.execute("DELETE FROM etl_reject WHERE dag_run_id = %s AND table_name = %s", (run_id, table))
         cur.executemany(
             "INSERT INTO etl_reject (dag_run_id, table_name, symbol, `interval`, open_time_ms, reason, raw) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s)",
             [(run_id, table, *row) for row in rejects],
         )
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
