@@ -115,25 +115,18 @@ def binance_etl() -> None:
     def transform_balances(window: dict[str, Any], folder: str, raw: str) -> dict[str, Any]:
         return steps.transform_balances(window, Path(folder), raw)
 
-    @task
-    def load_dim_symbol(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
-        return steps.load_table("dim_symbol", staged, run_id)
+    def load(table: str) -> Any:
+        """A task upserting one staged CSV into ``table``."""
 
-    @task
-    def load_dim_date(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
-        return steps.load_table("dim_date", staged, run_id)
+        @task(task_id=f"load_{table}")
+        def load_table(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
+            return steps.load_table(table, staged, run_id)
+
+        return load_table
 
     @task
     def load_fact_kline(staged: list[dict[str, Any]], run_id: Any = None) -> dict[str, Any]:
         return steps.load_klines(list(staged), run_id)
-
-    @task
-    def load_fact_ticker_24hr(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
-        return steps.load_table("fact_ticker_24hr", staged, run_id)
-
-    @task
-    def load_fact_balance(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
-        return steps.load_table("fact_balance", staged, run_id)
 
     @task(trigger_rule="all_done", retries=0)
     def notify(folder: str, ti: Any = None, dag_run: Any = None) -> dict[str, Any]:
@@ -149,12 +142,12 @@ def binance_etl() -> None:
     staged_klines = transform_klines.partial(window=window).expand(extracted=raw_klines)
     symbols = transform_symbols(folder)
     info >> symbols
-    dims = [load_dim_symbol(symbols), load_dim_date(transform_dates(window, folder))]
+    dims = [load("dim_symbol")(symbols), load("dim_date")(transform_dates(window, folder))]
     schema >> dims
     facts = [
         load_fact_kline(staged_klines),
-        load_fact_ticker_24hr(transform_ticker(window, folder, extract_ticker(window, folder))),
-        load_fact_balance(transform_balances(window, folder, extract_account(window, folder))),
+        load("fact_ticker_24hr")(transform_ticker(window, folder, extract_ticker(window, folder))),
+        load("fact_balance")(transform_balances(window, folder, extract_account(window, folder))),
     ]
     dims >> facts[0]
     dims[0] >> facts[1]
