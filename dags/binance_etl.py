@@ -96,8 +96,8 @@ def binance_etl() -> None:
         return steps.extract_klines(window, symbol, Path(folder), hook)
 
     @task
-    def transform_klines(extracted: dict[str, Any], window: dict[str, Any]) -> dict[str, Any]:
-        return steps.transform_klines(window, extracted, int(datetime.now(UTC).timestamp() * 1000))
+    def transform_klines(extracted: dict[str, Any], window: dict[str, Any], folder: str) -> dict[str, Any]:
+        return steps.transform_klines(window, Path(folder), extracted, int(datetime.now(UTC).timestamp() * 1000))
 
     @task
     def transform_symbols(folder: str) -> dict[str, Any]:
@@ -139,7 +139,7 @@ def binance_etl() -> None:
     info = extract_exchange_info(window, folder)
     binance_up >> [run, info]
     raw_klines = extract_klines.partial(window=window, folder=folder).expand_kwargs(info)
-    staged_klines = transform_klines.partial(window=window).expand(extracted=raw_klines)
+    staged_klines = transform_klines.partial(window=window, folder=folder).expand(extracted=raw_klines)
     symbols = transform_symbols(folder)
     info >> symbols
     dims = [load("dim_symbol")(symbols), load("dim_date")(transform_dates(window, folder))]

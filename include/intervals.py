@@ -38,7 +38,8 @@ def validate_interval(interval: str) -> str:
     return interval
 
 
-def _month_start(ms: int, add_months: int = 0) -> int:
+def month_start(ms: int, add_months: int = 0) -> int:
+    """00:00 UTC on the 1st of the month containing ``ms``, shifted by ``add_months``."""
     dt = datetime.fromtimestamp(ms / 1000, UTC)
     months = dt.year * 12 + dt.month - 1 + add_months
     return int(datetime(months // 12, months % 12 + 1, 1, tzinfo=UTC).timestamp() * 1000)
@@ -47,7 +48,7 @@ def _month_start(ms: int, add_months: int = 0) -> int:
 def floor_open(ms: int, interval: str) -> int:
     """Open time of the ``interval`` candle that contains ``ms``."""
     if interval == "1M":
-        return _month_start(ms)
+        return month_start(ms)
     step = FIXED_MS[validate_interval(interval)]
     origin = _WEEK_ORIGIN_MS if interval == "1w" else 0
     return (ms - origin) // step * step + origin
@@ -56,7 +57,7 @@ def floor_open(ms: int, interval: str) -> int:
 def next_open(open_ms: int, interval: str) -> int:
     """Open time of the candle that follows the one opening at ``open_ms``."""
     if interval == "1M":
-        return _month_start(open_ms, 1)
+        return month_start(open_ms, 1)
     return open_ms + FIXED_MS[validate_interval(interval)]
 
 

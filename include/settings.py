@@ -12,6 +12,7 @@ WAREHOUSE_DATABASE = os.environ.get("BINANCE_ETL_WAREHOUSE_DB", "binance_dw")
 NOTIFY_CONN_ID = os.environ.get("BINANCE_ETL_NOTIFY_CONN", "binance_notify")
 STAGING_ROOT = Path(os.environ.get("BINANCE_ETL_STAGING_ROOT", Path(tempfile.gettempdir()) / "binance_etl"))
 KEEP_STAGING = os.environ.get("BINANCE_ETL_KEEP_STAGING", "false").lower() in ("1", "true", "yes")
+EXTRACT_WORKERS = int(os.environ.get("BINANCE_ETL_EXTRACT_WORKERS", "4"))
 DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT"]
 DEFAULT_INTERVAL = "1h"
 SQL_DIR = Path(__file__).resolve().parent / "sql"

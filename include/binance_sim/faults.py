@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-KINDS = ("status", "malformed", "html", "reset", "delay", "rate_limit", "ban", "bad_candle")
+KINDS = ("status", "malformed", "html", "reset", "delay", "rate_limit", "ban", "bad_candle", "corrupt")
 
 
 @dataclass
@@ -16,7 +16,8 @@ class Fault:
     html: an HTML page with status 200; reset: close the connection without answering;
     delay: sleep ``seconds`` before answering normally; rate_limit: a 429 with ``Retry-After``
     of ``seconds``; ban: a 418 for ``seconds``; bad_candle: answer normally, but the first candle of
-    the page has a high below its open and close (a row the ETL must reject, not drop).
+    the page has a high below its open and close (a row the ETL must reject, not drop); corrupt: an
+    archive file (``/data/...``) is served with one byte flipped, so it no longer matches its checksum.
     """
 
     kind: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -10,17 +11,29 @@ from include.binance_sim.market import UNIT, Candles, Market, SymbolSpec, format
 from include.intervals import DAY_MS, MINUTE_MS, floor_open
 
 _KLINE = '[%d,"%d.%08d","%d.%08d","%d.%08d","%d.%08d","%d.%08d",%d,"%d.%08d",%d,"%d.%08d","%d.%08d","0"]'
+_CSV_ROW = "%d,%d.%08d,%d.%08d,%d.%08d,%d.%08d,%d.%08d,%d,%d.%08d,%d,%d.%08d,%d.%08d,0\n"
 
 
-def klines_json(table: Candles) -> bytes:
-    """Candle columns as Binance's JSON array of 12-element arrays, decimals as 8-place strings."""
+def _kline_rows(table: Candles) -> Iterator[tuple[int, ...]]:
+    """Candle columns as rows of the integers behind Binance's 12 kline fields (decimals split in two)."""
     columns: list[np.ndarray] = [table["open_time"]]
     for name in ("open", "high", "low", "close", "volume", "close_time", "quote_volume", "trades"):
         columns += [table[name]] if name in ("close_time", "trades") else list(np.divmod(table[name], UNIT))
     for name in ("taker_base", "taker_quote"):
         columns += list(np.divmod(table[name], UNIT))
-    rows = zip(*(c.tolist() for c in columns), strict=True)
-    return ("[" + ",".join(_KLINE % row for row in rows) + "]").encode()
+    return zip(*(c.tolist() for c in columns), strict=True)
+
+
+def klines_json(table: Candles) -> bytes:
+    """Candle columns as Binance's JSON array of 12-element arrays, decimals as 8-place strings."""
+    return ("[" + ",".join(_KLINE % row for row in _kline_rows(table)) + "]").encode()
+
+
+def klines_csv(table: Candles, microseconds: bool) -> bytes:
+    """Candle columns as an archive CSV (no header); times in µs for files dated 2025-01-01 or later."""
+    if microseconds:
+        table = {**table, "open_time": table["open_time"] * 1000, "close_time": table["close_time"] * 1000 + 999}
+    return "".join(_CSV_ROW % row for row in _kline_rows(table)).encode()
 
 
 def symbol_info(spec: SymbolSpec, now_ms: int) -> dict[str, Any]:

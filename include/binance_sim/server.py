@@ -3,7 +3,8 @@
 Besides ``/api/v3/*`` it has a control surface for tests under ``/_sim/`` (never charged weight):
 ``POST /_sim/faults`` queues a fault, ``DELETE /_sim/faults`` clears them, ``POST /_sim/config``
 sets ``latency_ms`` and ``clock_skew_ms``, ``GET /_sim/stats`` counts requests per path and
-``DELETE /_sim/stats`` zeroes them.
+``DELETE /_sim/stats`` zeroes them. Kline archives are served under ``/data/spot/`` in the
+data.binance.vision layout (see ``archives.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from include.binance_sim import payloads
+from include.binance_sim.archives import ArchiveStore
 from include.binance_sim.faults import Fault, FaultQueue
 from include.binance_sim.limits import WeightLimiter
 from include.binance_sim.market import Market
@@ -116,6 +118,7 @@ class SimServer(ThreadingHTTPServer):
         self.clock_skew_ms = 0
         self.quiet = quiet
         self.faults = FaultQueue()
+        self.archives = ArchiveStore(market)
         self.requests: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
 
@@ -184,6 +187,9 @@ class _Handler(BaseHTTPRequestHandler):
         fault = self.server.faults.take(url.path)
         if fault and self._inject(fault):
             return
+        if url.path.startswith("/data/"):
+            self._archive(url.path, fault)
+            return
         route = _ROUTES.get(url.path)
         if route is None or method != "GET":
             self._send(404, b"", content_type="text/html")
@@ -221,6 +227,17 @@ class _Handler(BaseHTTPRequestHandler):
             payload = _corrupt_first_candle(payload)
         self._send_json(200, payload, **used)
 
+    def _archive(self, path: str, fault: Fault | None) -> None:
+        """An archive file (no API weight), or 404 as the archive host answers for a missing file."""
+        found = self.server.archives.get(path)
+        if found is None:
+            self._send(404, b"<Error><Code>NoSuchKey</Code></Error>", content_type="application/xml")
+            return
+        body, content_type = found
+        if fault and fault.kind == "corrupt":
+            body = body[:-1] + bytes([body[-1] ^ 0xFF])
+        self._send(200, body, content_type=content_type)
+
     def _params(self, query: str) -> dict[str, str]:
         pairs = parse_qsl(query, keep_blank_values=True)
         params = dict(pairs)
@@ -233,7 +250,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "delay":
             time.sleep(fault.seconds)
             return False
-        if fault.kind == "bad_candle":
+        if fault.kind in ("bad_candle", "corrupt"):
             return False
         if fault.kind == "reset":
             self.close_connection = True

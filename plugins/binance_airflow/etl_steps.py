@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import shutil
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from binance_airflow.hook import BinanceHook
+from binance_airflow.kline_extract import extract_symbol, read_pages
 from binance_airflow.warehouse import LoadResult, record_rejects, upsert_csv, warehouse_hook
 from include import settings
 from include.run_window import RunWindow
@@ -70,51 +70,36 @@ def extract_account(plan: dict[str, Any], folder: Path, hook: BinanceHook) -> st
 
 
 def extract_klines(plan: dict[str, Any], symbol: str, folder: Path, hook: BinanceHook) -> dict[str, Any]:
-    """All candles of ``symbol`` in the window, as raw pages (one JSON array per line)."""
+    """All candles of ``symbol`` in the window, as raw chunk files (archives where possible, else REST)."""
     window = window_of(plan)
-    path = folder / "raw" / "klines" / f"{symbol}.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
-        for page in hook.iter_kline_pages(symbol, window.interval, window.start_ms, window.end_ms):
-            handle.write(json.dumps(page, separators=(",", ":")) + "\n")
-            count += len(page)
-    tmp.replace(path)
-    return {"symbol": symbol, "path": str(path), "rows": count}
+    files = extract_symbol(
+        hook, symbol, window.interval, window.start_ms, window.end_ms, folder / "raw" / "klines" / symbol,
+        settings.EXTRACT_WORKERS,
+    )  # fmt: skip
+    return {"symbol": symbol, "files": files, "rows": sum(f["rows"] for f in files)}
 
 
 # -- transform ---------------------------------------------------------------------------------
 
 
-def transform_klines(plan: dict[str, Any], extracted: dict[str, Any], now_ms: int) -> dict[str, Any]:
-    """Raw pages → validated, deduplicated staging CSV plus a rejects CSV."""
-    window = window_of(plan)
-    raw = Path(extracted["path"])
-    with raw.open(encoding="utf-8") as handle:
-        rows = [row for line in handle for row in json.loads(line)]
-    batch = klines.transform_klines(rows, extracted["symbol"], window.interval, now_ms)
-    staging = raw.parent.parent.parent / "staging"
-    csv_path = staging / f"fact_kline.{extracted['symbol']}.csv"
-    written = write_csv(csv_path, klines.COLUMNS, batch.rows)
-    rejects_path = staging / f"rejects.fact_kline.{extracted['symbol']}.csv"
-    write_csv(rejects_path, klines.REJECT_COLUMNS, batch.rejects)
-    log.info(
-        "%s: %d raw, %d valid, %d rejected, %d duplicates",
-        extracted["symbol"],
-        len(rows),
-        written,
-        len(batch.rejects),
-        batch.duplicates,
-    )
-    return {
-        "symbol": extracted["symbol"],
-        "csv": str(csv_path),
-        "rows": written,
-        "rejects_csv": str(rejects_path),
-        "rejects": len(batch.rejects),
-        "open_times": [batch.rows[0][3], batch.rows[-1][3]] if batch.rows else [],
-    }
+def transform_klines(plan: dict[str, Any], folder: Path, extracted: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """Raw chunk files → one validated, deduplicated staging CSV per chunk, plus the symbol's rejects CSV."""
+    window, symbol = window_of(plan), extracted["symbol"]
+    staging = folder / "staging"
+    files, rejects, duplicates = [], [], 0
+    for raw in extracted["files"]:
+        batch = klines.transform_klines(read_pages(Path(raw["path"])), symbol, window.interval, now_ms)
+        csv_path = staging / f"fact_kline.{symbol}.{raw['label']}.csv"
+        written = write_csv(csv_path, klines.COLUMNS, batch.rows)
+        files.append({"csv": str(csv_path), "rows": written, "rejects": len(batch.rejects)})
+        rejects += batch.rejects
+        duplicates += batch.duplicates
+    rejects_path = staging / f"rejects.fact_kline.{symbol}.csv"
+    write_csv(rejects_path, klines.REJECT_COLUMNS, rejects)
+    rows = sum(f["rows"] for f in files)
+    log.info("%s: %d raw, %d valid, %d rejected, %d duplicates", symbol, extracted["rows"], rows, len(rejects),
+             duplicates)  # fmt: skip
+    return {"symbol": symbol, "files": files, "rows": rows, "rejects_csv": str(rejects_path), "rejects": len(rejects)}
 
 
 def transform_symbols(folder: Path) -> dict[str, Any]:
@@ -161,17 +146,20 @@ def load_table(table: str, staged: dict[str, Any], run_id: str) -> dict[str, Any
 
 
 def load_klines(staged: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
-    """Upsert every symbol's kline CSV (one transaction each) and record its rejects."""
+    """Upsert every chunk CSV of every symbol (one transaction each) and record the run's rejects."""
     hook = warehouse_hook()
     columns, key = TABLES["fact_kline"]
     total = LoadResult("fact_kline", 0, 0, 0)
     all_rejects = []
     for item in staged:
-        result = upsert_csv(hook, "fact_kline", Path(item["csv"]), columns, key, item["rows"], run_id, item["rejects"])
-        total.rows_in += result.rows_in
-        total.inserted += result.inserted
-        total.updated += result.updated
-        total.rejects += result.rejects
+        for chunk in item["files"]:
+            result = upsert_csv(
+                hook, "fact_kline", Path(chunk["csv"]), columns, key, chunk["rows"], run_id, chunk["rejects"]
+            )
+            total.rows_in += result.rows_in
+            total.inserted += result.inserted
+            total.updated += result.updated
+            total.rejects += result.rejects
         if item["rejects"]:
             all_rejects += read_csv(Path(item["rejects_csv"]))[1]
     record_rejects(hook, run_id, "fact_kline", [[None if v == r"\N" else v for v in row] for row in all_rejects])

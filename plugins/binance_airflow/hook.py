@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from airflow.exceptions import AirflowNotFoundException
@@ -18,9 +19,12 @@ from binance_airflow.errors import BinanceAPIError, BinanceBannedError, BinanceU
 from binance_airflow.signing import encode_query, signed_query
 from binance_airflow.weight_budget import WeightBudget
 from include.intervals import next_open, to_ms, validate_interval
+from include.transforms import archive
 
 KLINES_PAGE = 1000
+ARCHIVE_HOST = "https://data.binance.vision"
 Kline = list[Any]
+T = TypeVar("T")
 
 
 class _Transient(Exception):
@@ -95,6 +99,20 @@ class BinanceHook(HttpHook):
         self._connection  # noqa: B018 - fails early with a clear message when the connection is missing
         return self.get_conn()
 
+    @cached_property
+    def archive_url(self) -> str | None:
+        """Root of the kline archives, or None to use REST only.
+
+        The connection extra ``archive_url`` sets it ("" turns archives off); without it, archives are
+        used only when the connection targets Binance itself (then from data.binance.vision).
+        """
+        extra = self._connection.extra_dejson
+        if "archive_url" in extra:
+            return str(extra["archive_url"]).rstrip("/") or None
+        host = self._connection.host or self.default_host
+        hostname = urlsplit(host if "//" in host else f"https://{host}").hostname or ""
+        return ARCHIVE_HOST if hostname == "binance.com" or hostname.endswith(".binance.com") else None
+
     @property
     def has_credentials(self) -> bool:
         return bool(self._connection.login and self._connection.password)
@@ -104,31 +122,37 @@ class BinanceHook(HttpHook):
     def get(self, path: str, params: dict[str, Any] | None = None, *, weight: int = 1, signed: bool = False) -> Any:
         """GET ``path`` and return its decoded JSON, retrying what is worth retrying."""
         params = dict(params or {})
-        failures = 0
         resynced = False
         while True:
-            self.budget.reserve(weight)
             try:
-                return self._get_once(path, params, signed)
-            except _Transient as err:
-                failures += 1
-                if failures > self.max_retries:
-                    raise BinanceUnavailableError(
-                        f"Binance {path}: giving up after {failures} attempts; last error: {err}"
-                    ) from None
-                wait = err.wait if err.wait is not None else self._backoff(failures)
-                self.log.warning("Binance %s: %s; retry %d/%d in %.1f s", path, err, failures, self.max_retries, wait)
-                self._sleep(wait)
+                return self._retrying(path, lambda: self._get_once(path, params, signed, weight))
             except BinanceAPIError as err:
                 if not (signed and err.code == -1021 and not resynced):
                     raise
                 resynced = True
                 self._resync_clock()
 
+    def _retrying(self, what: str, attempt: Callable[[], T]) -> T:
+        """``attempt()`` until it succeeds, retrying transient failures with backoff (or Retry-After)."""
+        failures = 0
+        while True:
+            try:
+                return attempt()
+            except _Transient as err:
+                failures += 1
+                if failures > self.max_retries:
+                    raise BinanceUnavailableError(
+                        f"Binance {what}: giving up after {failures} attempts; last error: {err}"
+                    ) from None
+                wait = err.wait if err.wait is not None else self._backoff(failures)
+                self.log.warning("Binance %s: %s; retry %d/%d in %.1f s", what, err, failures, self.max_retries, wait)
+                self._sleep(wait)
+
     def _backoff(self, failures: int) -> float:
         return min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (failures - 1))
 
-    def _get_once(self, path: str, params: dict[str, Any], signed: bool) -> Any:
+    def _get_once(self, path: str, params: dict[str, Any], signed: bool, weight: int) -> Any:
+        self.budget.reserve(weight)
         session = self.session
         headers = {}
         if signed:
@@ -252,6 +276,38 @@ class BinanceHook(HttpHook):
             if len(page) < KLINES_PAGE and next_open(last_open, interval) >= end_ms:
                 break
         self.log.info("%s %s: fetched %d candles in %d pages", symbol, interval, total, pages)
+
+    def archive_klines(self, symbol: str, interval: str, period: str, label: str) -> list[Kline] | None:
+        """The klines of one archive file (``period`` "monthly"/"daily", ``label`` its date), checksum-verified.
+
+        None when archives are off or the file is not published (404); ``ArchiveIntegrityError`` when it
+        does not match its ``.CHECKSUM``. Archive downloads cost no API weight.
+        """
+        if self.archive_url is None:
+            return None
+        url = self.archive_url + archive.path(symbol, interval, period, label)
+        name = url.rsplit("/", 1)[-1]
+        content = self._retrying(name, lambda: self._download_once(url))
+        if content is None:
+            return None
+        checksum = self._retrying(name + ".CHECKSUM", lambda: self._download_once(url + ".CHECKSUM"))
+        if checksum is None:
+            raise archive.ArchiveIntegrityError(f"{name} is published without its .CHECKSUM file")
+        archive.verify(content, checksum.decode("ascii", "replace"), name)
+        return archive.read_klines(content, name)
+
+    def _download_once(self, url: str) -> bytes | None:
+        try:
+            response = self.session.get(url, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as err:
+            raise _Transient(type(err).__name__) from None
+        if response.status_code in (403, 404):
+            return None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise _Transient(f"HTTP {response.status_code}", wait=_retry_after(response))
+        if response.status_code != 200:
+            raise BinanceAPIError(url, response.status_code, None, response.reason or "archive download failed")
+        return response.content
 
     def iter_klines(self, symbol: str, interval: str, start: datetime | int, end: datetime | int) -> Iterator[Kline]:
         """Klines one by one (see ``iter_kline_pages``)."""
