@@ -4,7 +4,8 @@ ping sensor → extract exchangeInfo / 24hr ticker / account / klines per symbol
 writing staging CSVs (mapped) → bulk upserts into dim_symbol, dim_date, fact_kline, fact_ticker_24hr,
 fact_balance → a notification with rows per table, rejects and failed tasks.
 
-A scheduled run covers its data interval. A manual run covers the `start`/`end` params when given,
+A scheduled run covers its data interval: catchup runs one whole past year or month at a time, then one
+day per run (HistoryThenDailyTimetable). A manual run covers the `start`/`end` params when given,
 otherwise the UTC day before its logical date.
 """
 
@@ -22,6 +23,7 @@ from binance_airflow import etl_steps as steps
 from binance_airflow.hook import BinanceHook
 from binance_airflow.notify import notify_run
 from binance_airflow.sensor import BinanceApiSensor
+from binance_airflow.timetable import HistoryThenDailyTimetable
 from binance_airflow.warehouse import ensure_database
 from include import settings
 from include.intervals import INTERVALS
@@ -30,7 +32,7 @@ from include.run_window import resolve
 
 @dag(
     dag_id="binance_etl",
-    schedule="@daily",
+    schedule=HistoryThenDailyTimetable(),
     start_date=datetime(2018, 1, 1, tzinfo=UTC),
     catchup=True,
     max_active_runs=2,
