@@ -204,6 +204,8 @@ class _Handler(BaseHTTPRequestHandler):
         ip = self.client_address[0]
         verdict = self.server.limiter.charge(ip, weight, self.server.market.now_ms())
         used = {"X-MBX-USED-WEIGHT-1M": verdict.used, "X-MBX-USED-WEIGHT": verdict.used}
+        if verdict.status != 200:
+            self.server.count(f"HTTP {verdict.status}")
         if verdict.status == 418:
             msg = (
                 f"Way too much request weight used; IP banned until {verdict.banned_until_ms}. "

@@ -67,6 +67,12 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
+_LOAD = (
+    "LOAD DATA LOCAL INFILE %s INTO TABLE `{table}` CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' "
+    "OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\n' IGNORE 1 LINES ({cols})"
+)
+
+
 def upsert_csv(
     hook: MySqlHook,
     table: str,
@@ -77,47 +83,67 @@ def upsert_csv(
     run_id: str,
     rejects: int = 0,
 ) -> LoadResult:
-    """Load ``csv_path`` into a temporary copy of ``table``, check it, then upsert it in one transaction.
+    """Upsert ``csv_path`` into ``table`` in one transaction, with ``LOAD DATA LOCAL INFILE``.
 
-    Fails with StagingFileError, leaving ``table`` untouched, when the file does not hold exactly
-    ``expected_rows`` clean rows. Records the load in ``etl_run_log`` (one row per run, table and
-    staging file; a retried load replaces its row, so nothing is counted twice) in the same transaction.
+    Fast path: the file is loaded straight into ``table``; when every row is new and clean, that is the
+    load. Otherwise (a key already present, a warning) it is rolled back and the file goes through a
+    temporary copy of ``table``, is checked, and is upserted set-based. Fails with StagingFileError,
+    leaving ``table`` untouched, when the file does not hold exactly ``expected_rows`` clean rows.
+    Records the load in ``etl_run_log`` (one row per run, table and staging file; a retried load
+    replaces its row, so nothing is counted twice) in the same transaction.
     """
     started = _now()
+    cols = ", ".join(f"`{c}`" for c in columns)
+    with transaction(hook) as cur:
+        cur.execute(_LOAD.format(table=table, cols=cols), (str(csv_path),))
+        if _load_info(cur) == {"Records": expected_rows, "Deleted": 0, "Skipped": 0, "Warnings": 0}:
+            inserted = expected_rows
+        else:
+            cur.connection.rollback()
+            inserted = _upsert_via_stage(cur, table, csv_path, columns, key, expected_rows)
+        result = LoadResult(table, expected_rows, inserted, expected_rows - inserted, rejects)
+        cur.execute(
+            "REPLACE INTO etl_run_log (dag_run_id, table_name, batch, rows_in, inserted, updated, rejects, "
+            "started_at, finished_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (run_id, table, csv_path.name, expected_rows, inserted, result.updated, rejects, started, _now()),
+        )
+    log.info("%s: %d rows in, %d inserted, %d updated, %d rejects", table, expected_rows, inserted, result.updated,
+             rejects)  # fmt: skip
+    return result
+
+
+def _load_info(cur: Any) -> dict[str, int]:
+    """``Records: 3  Deleted: 0  Skipped: 0  Warnings: 0`` of the last LOAD DATA, as a dict."""
+    words = (cur.connection.info() or "").replace(":", "").split()
+    return {name: int(value) for name, value in zip(words[::2], words[1::2], strict=False)}
+
+
+def _upsert_via_stage(
+    cur: Any, table: str, csv_path: Path, columns: Sequence[str], key: Sequence[str], expected_rows: int
+) -> int:
+    """Load into a temporary copy of ``table``, check it, upsert it; return how many rows were new."""
     stage = f"stg_{table}"
     cols = ", ".join(f"`{c}`" for c in columns)
     updates = ", ".join(f"`{c}` = VALUES(`{c}`)" for c in columns if c not in key) or f"`{key[0]}` = `{key[0]}`"
     join = " AND ".join(f"s.`{c}` = t.`{c}`" for c in key)
-    with transaction(hook) as cur:
-        cur.execute(f"DROP TEMPORARY TABLE IF EXISTS `{stage}`")
-        cur.execute(f"CREATE TEMPORARY TABLE `{stage}` LIKE `{table}`")
-        cur.execute(
-            f"LOAD DATA LOCAL INFILE %s INTO TABLE `{stage}` CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' "
-            f"OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\n' IGNORE 1 LINES ({cols})",
-            (str(csv_path),),
+    cur.execute(f"DROP TEMPORARY TABLE IF EXISTS `{stage}`")
+    cur.execute(f"CREATE TEMPORARY TABLE `{stage}` LIKE `{table}`")
+    cur.execute(_LOAD.format(table=stage, cols=cols), (str(csv_path),))
+    cur.execute("SHOW WARNINGS LIMIT 3")
+    warnings = cur.fetchall()
+    cur.execute(f"SELECT COUNT(*) FROM `{stage}`")
+    loaded = cur.fetchone()[0]
+    if warnings or loaded != expected_rows:
+        detail = "; ".join(str(w[2]) for w in warnings) or "no warnings"
+        raise StagingFileError(
+            f"{csv_path.name}: {loaded} rows read, {expected_rows} expected ({detail}); "
+            f"{table} left unchanged - re-run the transform to rebuild the file"
         )
-        cur.execute("SHOW WARNINGS LIMIT 3")
-        warnings = cur.fetchall()
-        cur.execute(f"SELECT COUNT(*) FROM `{stage}`")
-        loaded = cur.fetchone()[0]
-        if warnings or loaded != expected_rows:
-            detail = "; ".join(str(w[2]) for w in warnings) or "no warnings"
-            raise StagingFileError(
-                f"{csv_path.name}: {loaded} rows read, {expected_rows} expected ({detail}); "
-                f"{table} left unchanged - re-run the transform to rebuild the file"
-            )
-        cur.execute(f"SELECT COUNT(*) FROM `{stage}` s LEFT JOIN `{table}` t ON {join} WHERE t.`{key[0]}` IS NULL")
-        inserted = cur.fetchone()[0]
-        cur.execute(f"INSERT INTO `{table}` ({cols}) SELECT {cols} FROM `{stage}` ON DUPLICATE KEY UPDATE {updates}")
-        result = LoadResult(table, loaded, inserted, loaded - inserted, rejects)
-        cur.execute(
-            "REPLACE INTO etl_run_log (dag_run_id, table_name, batch, rows_in, inserted, updated, rejects, "
-            "started_at, finished_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (run_id, table, csv_path.name, loaded, inserted, loaded - inserted, rejects, started, _now()),
-        )
-        cur.execute(f"DROP TEMPORARY TABLE `{stage}`")
-    log.info("%s: %d rows in, %d inserted, %d updated, %d rejects", table, loaded, inserted, loaded - inserted, rejects)
-    return result
+    cur.execute(f"SELECT COUNT(*) FROM `{stage}` s LEFT JOIN `{table}` t ON {join} WHERE t.`{key[0]}` IS NULL")
+    inserted = cur.fetchone()[0]
+    cur.execute(f"INSERT INTO `{table}` ({cols}) SELECT {cols} FROM `{stage}` ON DUPLICATE KEY UPDATE {updates}")
+    cur.execute(f"DROP TEMPORARY TABLE `{stage}`")
+    return inserted
 
 
 def record_rejects(hook: MySqlHook, run_id: str, table: str, rejects: Sequence[Sequence[Any]]) -> None:

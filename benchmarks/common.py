@@ -1,0 +1,61 @@
+"""Shared benchmark plumbing: the simulator in its own process, the Airflow connections, peak RSS."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import MySQLdb
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_DB = "binance_bench"
+
+
+@contextmanager
+def simulator(*args: str) -> Iterator[str]:
+    """``python -m include.binance_sim --port 0 ARGS`` on 127.0.0.1; yields its base URL."""
+    command = [sys.executable, "-m", "include.binance_sim", "--port", "0", *args]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    try:
+        if "listening on" not in line:
+            raise RuntimeError(f"simulator did not start: {line!r}")
+        yield line.rsplit(" ", 1)[-1].strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def use_connections(base_url: str | None, archives: bool = True) -> None:
+    """Point binance_default at the simulator and binance_warehouse at the local MariaDB (database BENCH_DB)."""
+    os.environ["BINANCE_ETL_WAREHOUSE_DB"] = BENCH_DB
+    os.environ["AIRFLOW_CONN_BINANCE_WAREHOUSE"] = json.dumps(
+        {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "password": "", "schema": BENCH_DB}
+    )
+    if base_url:
+        conn = {"conn_type": "http", "host": base_url, "extra": {"archive_url": base_url if archives else ""}}
+        os.environ["AIRFLOW_CONN_BINANCE_DEFAULT"] = json.dumps(conn)
+
+
+def fresh_warehouse() -> None:
+    """Drop and recreate BENCH_DB with the project's schema."""
+    from binance_airflow.warehouse import warehouse_hook
+    from include import settings
+
+    conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="", autocommit=True)
+    conn.cursor().execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+    conn.cursor().execute(f"CREATE DATABASE {BENCH_DB}")
+    conn.close()
+    for name in settings.SCHEMA_FILES:
+        warehouse_hook(BENCH_DB).run((settings.SQL_DIR / name).read_text(), split_statements=True)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

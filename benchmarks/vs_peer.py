@@ -1,0 +1,97 @@
+"""This project's extract+transform+load path against the script users write by hand, side by side.
+
+Usage: .venv/bin/pip install -r requirements-bench.txt && .venv/bin/python -m benchmarks.vs_peer [--years 8]
+Both read BTCUSDT 1m klines for ``--years`` years from 2018-01-01 from the same simulator (50 ms added
+latency) and write to the same MariaDB. The peer is python-binance's ``Client.get_historical_klines``
+plus ``pandas.DataFrame.to_sql``; this project runs its DAG steps (archives for whole months, REST for
+the rest, transform to staging CSVs, bulk upsert). Prints rows/s for each, the ratio, and whether row
+counts and close checksums match.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import MySQLdb
+
+from benchmarks.common import BENCH_DB, fresh_warehouse, peak_rss_mb, simulator, use_connections
+
+START = datetime(2018, 1, 1, tzinfo=UTC)
+COLUMNS = ["open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume", "trades",
+           "taker_base", "taker_quote", "ignore"]  # fmt: skip
+
+
+def peer(base_url: str, start_ms: int, end_ms: int) -> int:
+    """What a python-binance user writes: fetch everything, build a DataFrame, to_sql it."""
+    import pandas as pd
+    from binance.client import Client
+    from sqlalchemy import create_engine
+
+    client = Client(ping=False)
+    client.API_URL = base_url + "/api"
+    klines = client.get_historical_klines("BTCUSDT", Client.KLINE_INTERVAL_1MINUTE, start_ms, end_ms - 1)
+    frame = pd.DataFrame(klines, columns=COLUMNS)
+    for column in [*COLUMNS[1:6], "quote_volume", "taker_base", "taker_quote"]:
+        frame[column] = frame[column].astype(float)
+    frame["open_time"] = pd.to_datetime(frame["open_time"], unit="ms")
+    frame["close_time"] = pd.to_datetime(frame["close_time"], unit="ms")
+    engine = create_engine(f"mysql+mysqldb://root@127.0.0.1:3306/{BENCH_DB}")
+    frame.to_sql("peer_kline", engine, if_exists="replace", index=False, chunksize=10_000)
+    return len(frame)
+
+
+def ours(start_ms: int, end_ms: int) -> int:
+    """The DAG's steps for one symbol: dims, archive/REST extract, transform to staging, bulk upsert."""
+    from binance_airflow import etl_steps as steps
+    from binance_airflow.hook import BinanceHook
+
+    plan = {"symbols": ["BTCUSDT"], "interval": "1m", "start_ms": start_ms, "end_ms": end_ms}
+    with tempfile.TemporaryDirectory(prefix="bench-ours-") as tmp:
+        folder, hook = Path(tmp), BinanceHook()
+        steps.extract_exchange_info(plan, folder, hook)
+        steps.load_table("dim_symbol", steps.transform_symbols(folder), "bench")
+        steps.load_table("dim_date", steps.transform_dates(plan, folder), "bench")
+        extracted = steps.extract_klines(plan, "BTCUSDT", folder, hook)
+        staged = steps.transform_klines(plan, folder, extracted, int(time.time() * 1000))
+        return steps.load_klines([staged], "bench")["rows_in"]
+
+
+def checksum(table: str, time_column: str) -> tuple[int, int]:
+    conn = MySQLdb.connect(host="127.0.0.1", user="root", passwd="", db=BENCH_DB)
+    cur = conn.cursor()
+    cur.execute(f"SELECT COUNT(*), SUM(ROUND(`close` * 100000000)) FROM {table}")
+    count, total = cur.fetchone()
+    conn.close()
+    return int(count), int(total)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--years", type=int, default=8)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    args = parser.parse_args()
+    start_ms = int(START.timestamp() * 1000)
+    end_ms = int(START.replace(year=START.year + args.years).timestamp() * 1000)
+    with simulator("--symbols", "BTCUSDT", "--start", "2018-01-01", "--latency-ms", str(args.latency_ms)) as base:
+        use_connections(base, archives=True)
+        fresh_warehouse()
+        results = {}
+        jobs = {"this project": lambda: ours(start_ms, end_ms), "peer": lambda: peer(base, start_ms, end_ms)}
+        for name, job in jobs.items():
+            started = time.perf_counter()
+            rows = job()
+            seconds = time.perf_counter() - started
+            results[name] = rows / seconds
+            print(f"{name:<13} {rows:>10,} rows in {seconds:8.1f} s = {rows / seconds:>9,.0f} rows/s", flush=True)
+    print(f"ratio: this project is {results['this project'] / results['peer']:.1f}x the peer end to end")
+    mine, theirs = checksum("fact_kline", "open_time"), checksum("peer_kline", "open_time")
+    print(f"rows and close checksum: this project {mine}, peer {theirs}: {'IDENTICAL' if mine == theirs else 'DIFFER'}")
+    print(f"{args.years} years of BTCUSDT 1m, {args.latency_ms:.0f} ms latency; peak RSS {peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
