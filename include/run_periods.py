@@ -1,4 +1,4 @@
-"""The catchup calendar: a run per year for past years, per month earlier this month's year, per day lately.
+"""The catchup calendar: one run per past year, then per past month of this year, then per day.
 
 Backfilling eight years as ~45 runs instead of ~2,900 removes the per-run overhead without changing what
 is loaded: the periods tile time exactly, so the warehouse ends up with the same rows as daily runs.
