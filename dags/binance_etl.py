@@ -81,16 +81,12 @@ def binance_etl() -> None:
     @task
     def extract_ticker(window: dict[str, Any], folder: str) -> str:
         path = steps.extract_ticker(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
-        if path is None:
-            raise AirflowSkipException("24hr ticker not captured for a historical window")
-        return path
+        return skip_if_none(path, "24hr ticker not captured for a historical window")
 
     @task
     def extract_account(window: dict[str, Any], folder: str) -> str:
         path = steps.extract_account(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
-        if path is None:
-            raise AirflowSkipException("balances skipped (no API key on the connection, or a historical window)")
-        return path
+        return skip_if_none(path, "balances skipped (no API key on the connection, or a historical window)")
 
     @task(max_active_tis_per_dagrun=4)
     def extract_klines(symbol: str, weight_limit: int, window: dict[str, Any], folder: str) -> dict[str, Any]:
@@ -155,6 +151,13 @@ def binance_etl() -> None:
     dims[0] >> facts[1]
     schema >> facts[2]
     [*dims, *facts] >> notify(folder)
+
+
+def skip_if_none(path: str | None, reason: str) -> str:
+    """``path``, or skip the task with ``reason`` when the step captured nothing."""
+    if path is None:
+        raise AirflowSkipException(reason)
+    return path
 
 
 LOAD_TASKS = ["load_dim_symbol", "load_dim_date", "load_fact_kline", "load_fact_ticker_24hr", "load_fact_balance"]

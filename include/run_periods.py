@@ -16,8 +16,8 @@ def _add_months(moment: datetime, months: int) -> datetime:
 
 def period_end(start: datetime, now: datetime) -> datetime:
     """End of the run that starts at ``start`` (00:00 UTC): a whole year or month once it is over, else a day."""
-    this_month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = day_floor(now)
+    this_month = today.replace(day=1)
     if start.month == 1 and start.day == 1 and start.replace(year=start.year + 1) <= this_month:
         return start.replace(year=start.year + 1)
     if start.day == 1 and _add_months(start, 1) <= today:
@@ -26,4 +26,5 @@ def period_end(start: datetime, now: datetime) -> datetime:
 
 
 def day_floor(moment: datetime) -> datetime:
+    """00:00 UTC of the day containing ``moment``."""
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

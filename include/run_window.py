@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from include.intervals import DAY_MS, floor_open, to_ms, validate_interval
+from include.run_periods import day_floor
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}$")
 
@@ -74,7 +75,7 @@ def resolve(
         start, end = interval_start, interval_end
     else:
         anchor = logical_date or datetime.now(UTC)
-        end = anchor.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        end = day_floor(anchor)
         start = end - timedelta(days=1)
     start_ms, end_ms = to_ms(start), to_ms(end)
     end_ms = min(end_ms, floor_open(int(datetime.now(UTC).timestamp() * 1000), interval))

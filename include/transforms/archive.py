@@ -15,15 +15,13 @@ class ArchiveIntegrityError(Exception):
     """An archive file does not match its published checksum, or is not a readable kline zip."""
 
 
-def file_name(symbol: str, interval: str, label: str) -> str:
-    """``BTCUSDT-1h-2024-02.zip`` (monthly label) or ``BTCUSDT-1h-2024-02-03.zip`` (daily label)."""
-    return f"{symbol}-{'1mo' if interval == '1M' else interval}-{label}.zip"
-
-
 def path(symbol: str, interval: str, period: str, label: str) -> str:
-    """The file's path under the archive root; ``period`` is "monthly" or "daily"."""
+    """``/data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2024-02.zip`` (``period`` "monthly" or "daily").
+
+    Archives name the monthly interval ``1mo`` where the API says ``1M``.
+    """
     name = "1mo" if interval == "1M" else interval
-    return f"/data/spot/{period}/klines/{symbol}/{name}/{file_name(symbol, interval, label)}"
+    return f"/data/spot/{period}/klines/{symbol}/{name}/{symbol}-{name}-{label}.zip"
 
 
 def verify(content: bytes, checksum_file: str, name: str) -> None:
