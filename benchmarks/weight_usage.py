@@ -2,9 +2,10 @@
 
 Usage: .venv/bin/python -m benchmarks.weight_usage [--latency-ms 50] [--minutes 2] [--workers 4]
 The simulator answers every request after ``--latency-ms`` and allows 6000 weight per minute (Binance's
-limit). One process runs this project's extractor over years of 1m klines with archives off (all
-REST); the benchmark reads the simulator's request counts at each minute boundary and prints the weight
-used in each whole calendar minute, the share of the limit, and whether any 429/418 was answered.
+limit). One process runs this project's extractor over 8 years of 1m klines per symbol with archives
+off (all REST), more work than the measured minutes take; the benchmark reads the simulator's request
+counts at each minute boundary and prints the weight used in each whole calendar minute, the share of
+the limit, and whether any 429/418 was answered.
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ import urllib.request
 from benchmarks.common import ROOT, simulator
 
 EXTRACT = """
-import sys, logging
-logging.disable(logging.INFO)
+import shutil, sys
+from pathlib import Path
 from binance_airflow.hook import BinanceHook
 from binance_airflow.kline_extract import extract_symbol
-extract_symbol(BinanceHook(), "BTCUSDT", "1m", 1514764800000, 1514764800000 + 2000 * 86400000, __import__("pathlib")
-               .Path(sys.argv[1]), int(sys.argv[2]))
-"""
+hook = BinanceHook()
+for symbol in SYMBOLS:  # 8 years of 1m each; far more than the minutes measured
+    folder = Path(sys.argv[1]) / symbol
+    extract_symbol(hook, symbol, "1m", 1514764800000, 1514764800000 + 2922 * 86400000, folder, int(sys.argv[2]))
+    shutil.rmtree(folder)
+""".replace("SYMBOLS", repr(["BTCUSDT", "ETHUSDT", "BNBUSDT"]))
 
 
 def stats(base_url: str) -> dict:
@@ -42,12 +46,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     with (
-        simulator("--symbols", "BTCUSDT", "--latency-ms", str(args.latency_ms)) as base,
+        simulator("--symbols", "BTCUSDT,ETHUSDT,BNBUSDT", "--latency-ms", str(args.latency_ms)) as base,
         tempfile.TemporaryDirectory(prefix="bench-weight-") as tmp,
     ):
         env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}",
                "AIRFLOW_CONN_BINANCE_DEFAULT": json.dumps({"conn_type": "http", "host": base})}  # fmt: skip
-        child = subprocess.Popen([sys.executable, "-c", EXTRACT, tmp, str(args.workers)], cwd=ROOT, env=env)
+        child = subprocess.Popen([sys.executable, "-c", EXTRACT, tmp, str(args.workers)], cwd=ROOT, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         try:
             time.sleep(60 - time.time() % 60 + 0.05)  # the first whole calendar minute starts now
             before = stats(base)["requests"].get("/api/v3/klines", 0)
@@ -58,6 +63,8 @@ def main() -> None:
                 print(f"minute {minute}: {after - before} kline requests = weight {weight} of 6000 "
                       f"({weight / 60:.0f}%) at {args.latency_ms:.0f} ms latency, {args.workers} workers")  # fmt: skip
                 before = after
+            if child.poll() is not None:
+                raise SystemExit(f"the extraction ended (exit {child.returncode}) before the measurement did")
         finally:
             child.kill()
             child.wait()
