@@ -135,6 +135,33 @@ def test_catchup_runs_by_month_and_day_load_exactly_the_daily_rows_from_archives
         assert got == [(k[0], *(Decimal(v) for v in k[1:6])) for k in want]
 
 
+def test_a_catchup_month_run_equals_daily_runs_row_for_row(
+    airflow_db: None, warehouse: MySQLdb.Connection, monkeypatch: pytest.MonkeyPatch, sim: Sim
+):
+    """February 2024 as the timetable runs it (one month) and as 29 daily runs leave identical tables."""
+    from include.run_periods import period_end
+
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim.base_url, archives=True))
+    start, end = datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)
+    assert period_end(start, datetime.now(UTC)) == end  # the timetable runs this month once
+    snapshot = (
+        "SELECT symbol, `interval`, open_time, open_time_ms, date_key, `open`, high, low, `close`, volume, close_time, "
+        f"quote_volume, trades, taker_buy_base_volume, taker_buy_quote_volume FROM {WAREHOUSE_DB}.fact_kline "
+        "ORDER BY symbol, open_time"
+    )
+    dates = f"SELECT * FROM {WAREHOUSE_DB}.dim_date ORDER BY date_key"
+    assert run_dag(start, end, ["BTCUSDT"], "15m") == "success"
+    monthly = query(warehouse, snapshot), query(warehouse, dates)
+    assert len(monthly[0]) == 29 * 96
+
+    query(warehouse, f"DROP DATABASE {WAREHOUSE_DB}")
+    day = start
+    while day < end:
+        assert run_dag(day, day + timedelta(days=1), ["BTCUSDT"], "15m") == "success"
+        day += timedelta(days=1)
+    assert (query(warehouse, snapshot), query(warehouse, dates)) == monthly
+
+
 def test_run_without_api_key_skips_balances(
     airflow_db: None, warehouse: MySQLdb.Connection, monkeypatch: pytest.MonkeyPatch, sim: Sim
 ):
