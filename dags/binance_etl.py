@@ -56,7 +56,10 @@ def binance_etl() -> None:
     def plan(params: Any = None, data_interval_start: Any = None, data_interval_end: Any = None,
              logical_date: Any = None, run_id: Any = None) -> dict[str, Any]:  # fmt: skip
         """Validate params and fix the run's window and staging folder."""
-        window = resolve(params, data_interval_start, data_interval_end, logical_date)
+        try:
+            window = resolve(params, data_interval_start, data_interval_end, logical_date)
+        except ValueError as err:  # bad params: retrying cannot help
+            raise AirflowFailException(str(err)) from err
         return {"window": window.as_dict(), "folder": str(steps.run_dir(run_id))}
 
     @task

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import MySQLdb
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +26,7 @@ os.environ["BINANCE_ETL_STAGING_ROOT"] = tempfile.mkdtemp(prefix="binance-stagin
 os.environ["AIRFLOW_CONN_BINANCE_WAREHOUSE"] = json.dumps(
     {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "password": "", "schema": WAREHOUSE_DB}
 )
-SIM_SYMBOLS = "BTCUSDT,ETHUSDT,BNBUSDT@2024-03-01"
+SIM_SYMBOLS = "BTCUSDT,ETHUSDT,BNBUSDT@2024-03-01,LTCUSDT@2024-01-01:2024-06-15"
 SIM_START = "2024-01-01"
 API_KEY = "test-key-7f3a9c"
 API_SECRET = "test-secret-Zq81xK2mWvB0dLr5"
@@ -51,6 +52,10 @@ class Sim:
 
     def requests(self, path: str) -> int:
         return self._call("GET", "/_sim/stats")["requests"].get(path, 0)
+
+    def signatures(self) -> list[str]:
+        """Every request signature the server has received since the last reset."""
+        return self._call("GET", "/_sim/stats")["signatures"]
 
     def reset(self) -> None:
         self._call("DELETE", "/_sim/faults")
@@ -97,3 +102,18 @@ def binance_conn(monkeypatch: pytest.MonkeyPatch, sim: Sim) -> Sim:
     """``binance_default`` points at the simulator, with the test API key pair."""
     monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim.base_url))
     return sim
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """A fresh SQLite metadata DB in the test AIRFLOW_HOME."""
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, env=os.environ.copy(), cwd=ROOT)
+
+
+@pytest.fixture
+def warehouse() -> MySQLdb.Connection:
+    conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="")
+    conn.cursor().execute(f"DROP DATABASE IF EXISTS {WAREHOUSE_DB}")
+    yield conn
+    conn.close()

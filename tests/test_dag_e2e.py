@@ -3,42 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import MySQLdb
 import pytest
 
-from include.binance_sim.__main__ import parse_symbols
-from include.binance_sim.market import Market
-from include.binance_sim.payloads import klines_json
-from tests.conftest import ROOT, SIM_START, SIM_SYMBOLS, WAREHOUSE_DB, Sim, connection_uri
+from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
+from tests.dag_runs import DAY, expected, query, run_dag
 
 pytestmark = pytest.mark.dag
-DAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=2)
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
-
-
-@pytest.fixture(scope="module")
-def airflow_db() -> None:
-    """A fresh SQLite metadata DB in the test AIRFLOW_HOME."""
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, env=os.environ.copy(), cwd=ROOT)
-
-
-@pytest.fixture
-def warehouse() -> MySQLdb.Connection:
-    conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="")
-    conn.cursor().execute(f"DROP DATABASE IF EXISTS {WAREHOUSE_DB}")
-    yield conn
-    conn.close()
 
 
 @pytest.fixture
@@ -61,28 +39,6 @@ def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
     monkeypatch.setenv("AIRFLOW_CONN_BINANCE_NOTIFY", json.dumps({"conn_type": "http", "host": host}))
     yield received
     server.shutdown()
-
-
-def query(conn: MySQLdb.Connection, sql: str) -> list[tuple]:
-    conn.commit()
-    cur = conn.cursor()
-    cur.execute(sql)
-    return list(cur.fetchall())
-
-
-def run_dag(start: datetime, end: datetime, symbols: list[str], interval: str = "1h") -> str:
-    from airflow.dag_processing.dagbag import DagBag
-
-    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["binance_etl"]
-    conf = {"symbols": symbols, "interval": interval, "start": start.isoformat(), "end": end.isoformat()}
-    run = dag.test(run_conf=conf, logical_date=end)
-    return run.state
-
-
-def expected(symbol: str, interval: str, start: datetime, end: datetime) -> list[list]:
-    market = Market(parse_symbols(SIM_SYMBOLS, SIM_START))
-    table = market.klines(symbol, interval, int(start.timestamp() * 1000), int(end.timestamp() * 1000) - 1, 1000)
-    return json.loads(klines_json(table))
 
 
 def test_full_run_loads_exactly_the_server_candles_and_is_idempotent(

@@ -5,7 +5,19 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-KINDS = ("status", "malformed", "html", "reset", "delay", "rate_limit", "ban", "bad_candle", "corrupt")
+KINDS = (
+    "status",
+    "malformed",
+    "html",
+    "reset",
+    "delay",
+    "rate_limit",
+    "ban",
+    "bad_candle",
+    "corrupt",
+    "short_page",
+    "repeat_candle",
+)
 
 
 @dataclass
@@ -17,7 +29,9 @@ class Fault:
     delay: sleep ``seconds`` before answering normally; rate_limit: a 429 with ``Retry-After``
     of ``seconds``; ban: a 418 for ``seconds``; bad_candle: answer normally, but the first candle of
     the page has a high below its open and close (a row the ETL must reject, not drop); corrupt: an
-    archive file (``/data/...``) is served with one byte flipped, so it no longer matches its checksum.
+    archive file (``/data/...``) is served with one byte flipped, so it no longer matches its checksum;
+    short_page: only the first half of a kline page is answered; repeat_candle: the page also carries,
+    first, a copy of the candle just before it (a duplicate across pages).
     """
 
     kind: str

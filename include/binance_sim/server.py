@@ -81,12 +81,38 @@ class _Raw:
         self.body = body
 
 
-def _corrupt_first_candle(payload: Any) -> Any:
-    """The ``bad_candle`` fault: the first candle's high drops below its open and close."""
-    rows = json.loads(payload.body) if isinstance(payload, _Raw) else payload
+def _rows(payload: Any) -> list[list[Any]]:
+    return json.loads(payload.body) if isinstance(payload, _Raw) else payload
+
+
+def _bad_candle(market: Market, params: dict[str, str], payload: Any) -> Any:
+    """The first candle's high drops below its open and close."""
+    rows = _rows(payload)
     if rows:
         rows[0][2] = "0.00000001"
     return rows
+
+
+def _short_page(market: Market, params: dict[str, str], payload: Any) -> Any:
+    """Only the first half of the page, as if the server cut it short."""
+    rows = _rows(payload)
+    return rows[: max(1, len(rows) // 2)]
+
+
+def _repeat_candle(market: Market, params: dict[str, str], payload: Any) -> Any:
+    """The candle just before the page, repeated at its start (what a previous page already held)."""
+    rows = _rows(payload)
+    if rows:
+        before = market.klines(params["symbol"], params["interval"], None, rows[0][0] - 1, 1)
+        rows = json.loads(payloads.klines_json(before)) + rows
+    return rows
+
+
+_PAGE_FAULTS: dict[str, Callable[[Market, dict[str, str], Any], Any]] = {
+    "bad_candle": _bad_candle,
+    "short_page": _short_page,
+    "repeat_candle": _repeat_candle,
+}
 
 
 class SimServer(ThreadingHTTPServer):
@@ -120,6 +146,7 @@ class SimServer(ThreadingHTTPServer):
         self.faults = FaultQueue()
         self.archives = ArchiveStore(market)
         self.requests: Counter[str] = Counter()
+        self.signatures: list[str] = []  # every signature received, so tests can look for leaks
         self._stats_lock = threading.Lock()
 
     @property
@@ -141,6 +168,7 @@ class SimServer(ThreadingHTTPServer):
     def reset_counts(self) -> None:
         with self._stats_lock:
             self.requests.clear()
+            self.signatures.clear()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -225,8 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as err:
             self._send_json(err.status, {"code": err.code, "msg": err.msg}, **used)
             return
-        if fault and fault.kind == "bad_candle":
-            payload = _corrupt_first_candle(payload)
+        if fault and fault.kind in _PAGE_FAULTS:
+            payload = _PAGE_FAULTS[fault.kind](self.server.market, params, payload)
         self._send_json(200, payload, **used)
 
     def _archive(self, path: str, fault: Fault | None) -> None:
@@ -252,7 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "delay":
             time.sleep(fault.seconds)
             return False
-        if fault.kind in ("bad_candle", "corrupt"):
+        if fault.kind in (*_PAGE_FAULTS, "corrupt"):
             return False
         if fault.kind == "reset":
             self.close_connection = True
@@ -290,7 +318,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/_sim/stats" and method == "DELETE":
             self.server.reset_counts()
         elif path == "/_sim/stats" and method == "GET":
-            self._send_json(200, {"requests": dict(self.server.requests)})
+            self._send_json(200, {"requests": dict(self.server.requests), "signatures": self.server.signatures})
             return
         else:
             self._send_json(404, {"error": f"no control endpoint {method} {path}"})
@@ -366,6 +394,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _mandatory("signature")
         payload = "&".join(p for p in query.split("&") if not p.startswith("signature="))
         expected = hmac.new(self.server.api_secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        self.server.signatures.append(signature)
         if not hmac.compare_digest(expected, signature.lower()):
             raise ApiError(400, -1022, "Signature for this request is not valid.")
         balances = self.server.balances

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from airflow.sdk.exceptions import AirflowFailException
+
 
 class BinanceError(Exception):
     """Base class of every Binance hook error."""
@@ -17,8 +19,11 @@ class BinanceAPIError(BinanceError):
         self.path, self.status, self.code, self.msg = path, status, code, msg
 
 
-class BinanceBannedError(BinanceError):
-    """HTTP 418: the IP is banned; the hook stops at once instead of making the ban longer."""
+class BinanceBannedError(BinanceError, AirflowFailException):
+    """HTTP 418: the IP is banned; the hook stops at once instead of making the ban longer.
+
+    It is also an ``AirflowFailException``: a task retry before the ban ends would only extend it.
+    """
 
     def __init__(self, path: str, retry_after_s: int):
         until = datetime.fromtimestamp(datetime.now(UTC).timestamp() + retry_after_s, UTC)

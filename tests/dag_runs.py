@@ -1,0 +1,48 @@
+"""Helpers for tests that run the whole DAG: one dag.test() run, the server's candles, warehouse queries."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import MySQLdb
+
+from include.binance_sim.__main__ import parse_symbols
+from include.binance_sim.market import Market
+from include.binance_sim.payloads import klines_json
+from tests.conftest import ROOT, SIM_START, SIM_SYMBOLS, WAREHOUSE_DB
+
+DAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=2)
+
+
+def query(conn: MySQLdb.Connection, sql: str) -> list[tuple]:
+    conn.commit()
+    cur = conn.cursor()
+    cur.execute(sql)
+    return list(cur.fetchall())
+
+
+def run_dag(start: datetime, end: datetime, symbols: list[str], interval: str = "1h") -> str:
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["binance_etl"]
+    conf = {"symbols": symbols, "interval": interval, "start": start.isoformat(), "end": end.isoformat()}
+    run = dag.test(run_conf=conf, logical_date=end)
+    return run.state
+
+
+def expected(symbol: str, interval: str, start: datetime, end: datetime) -> list[list]:
+    market = Market(parse_symbols(SIM_SYMBOLS, SIM_START))
+    table = market.klines(symbol, interval, int(start.timestamp() * 1000), int(end.timestamp() * 1000) - 1, 10**7)
+    return json.loads(klines_json(table))
+
+
+def assert_exact_candles(conn: MySQLdb.Connection, symbol: str, interval: str, start: datetime, end: datetime) -> int:
+    """The warehouse holds exactly the server's candles of ``symbol`` in [start, end) (all prices and volume)."""
+    want = [(k[0], *(Decimal(v) for v in k[1:6])) for k in expected(symbol, interval, start, end)]
+    got = query(conn, "SELECT open_time_ms, `open`, high, low, `close`, volume FROM "
+                      f"{WAREHOUSE_DB}.fact_kline WHERE symbol = '{symbol}' AND `interval` = '{interval}' "
+                      "ORDER BY open_time")  # fmt: skip
+    assert got == want
+    return len(got)

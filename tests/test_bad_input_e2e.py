@@ -1,0 +1,53 @@
+"""Bad trigger params fail the run at once with a message naming the problem, and harm nothing loaded."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import MySQLdb
+import pytest
+
+from tests.conftest import ROOT, WAREHOUSE_DB, Sim
+from tests.dag_runs import DAY, query, run_dag
+
+pytestmark = pytest.mark.dag
+
+BAD = {
+    "start after end": ({"start": "2024-05-03", "end": "2024-05-01"}, "not before end"),
+    "unparseable date": ({"start": "last tuesday", "end": "2024-05-01"}, "'last tuesday' is not an ISO date"),
+    "only one bound": ({"start": "2024-05-01"}, "'start' and 'end' go together"),
+    "symbol with SQL in it": ({"symbols": ["BTCUSDT'; DROP TABLE fact_kline; --"]}, "invalid symbol"),
+    "symbol with a path in it": ({"symbols": ["../../etc"]}, "invalid symbol"),
+    "unknown interval": ({"interval": "1Y"}, "1Y"),
+    "symbols not a list": ({"symbols": 42}, "symbols"),
+}
+
+
+@pytest.mark.parametrize(("conf", "message"), BAD.values(), ids=BAD.keys())
+def test_bad_params_fail_fast_naming_the_problem(
+    airflow_db: None,
+    warehouse: MySQLdb.Connection,
+    binance_conn: Sim,
+    capfd: pytest.CaptureFixture,
+    conf: dict,
+    message: str,
+):
+    assert run_dag(DAY, DAY + timedelta(hours=3), ["BTCUSDT"]) == "success"
+    before = query(warehouse, f"SELECT * FROM {WAREHOUSE_DB}.fact_kline ORDER BY open_time")
+    capfd.readouterr()
+    requests_before = binance_conn.requests("/api/v3/klines")
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["binance_etl"]
+    base = {"symbols": ["BTCUSDT"], "interval": "1h", "start": None, "end": None}
+    try:
+        state = dag.test(run_conf={**base, **conf}).state
+    except Exception as err:  # the trigger form's schema rejected the params before any run
+        state, output = "rejected", str(err)
+    else:
+        output = capfd.readouterr().out
+    assert state in ("failed", "rejected")
+    assert message in output
+    assert binance_conn.requests("/api/v3/klines") == requests_before
+    assert query(warehouse, f"SELECT * FROM {WAREHOUSE_DB}.fact_kline ORDER BY open_time") == before
