@@ -87,13 +87,13 @@ def sim(sim_url: str) -> Iterator[Sim]:
     handle.reset()
 
 
-def connection_uri(base_url: str, with_key: bool = True, archives: bool = False) -> str:
+def connection_uri(base_url: str, with_key: bool = True, archives: bool = False, **extra: Any) -> str:
     """``binance_default`` as JSON; ``archives`` serves kline archive files from the simulator too."""
-    conn: dict[str, Any] = {"conn_type": "http", "host": base_url}
+    conn: dict[str, Any] = {"conn_type": "http", "host": base_url, "extra": extra}
     if with_key:
         conn |= {"login": API_KEY, "password": API_SECRET}
     if archives:
-        conn["extra"] = {"archive_url": base_url}
+        extra["archive_url"] = base_url
     return json.dumps(conn)
 
 

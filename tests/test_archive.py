@@ -49,6 +49,7 @@ def test_archive_and_rest_paths_give_identical_rows(
     assert "archive" in {f["source"] for f in archive_files}
     assert sim.requests("/api/v3/klines") - kline_requests < kline_requests  # archives replaced REST calls
     assert via_archive == via_rest
+    assert "archive_url" not in BinanceHook().session.headers  # a setting, never sent as a header
     assert len(via_rest) == (ms(end) - ms(start)) // {"1h": 3_600_000, "1m": 60_000, "15m": 900_000}[interval]
 
 

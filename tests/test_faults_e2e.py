@@ -9,7 +9,7 @@ from pathlib import Path
 import MySQLdb
 import pytest
 
-from tests.conftest import WAREHOUSE_DB, Sim
+from tests.conftest import WAREHOUSE_DB, Sim, connection_uri
 from tests.dag_runs import DAY, assert_exact_candles, query, run_dag
 
 pytestmark = pytest.mark.dag
@@ -41,6 +41,15 @@ def test_transient_faults_still_load_exactly_the_server_candles(
     assert run_dag(DAY, END, ["BTCUSDT"], "1m") == "success"
     assert assert_exact_candles(warehouse, "BTCUSDT", "1m", DAY, END) == 1440
     assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.etl_reject") == [(0,)]
+
+
+def test_read_timeouts_are_retried(
+    airflow_db: None, warehouse: MySQLdb.Connection, monkeypatch: pytest.MonkeyPatch, sim: Sim
+):
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim.base_url, timeout=0.5))
+    sim.fault("delay", path="/api/v3/klines", seconds=1.5, times=2)
+    assert run_dag(DAY, END, ["BTCUSDT"], "1m") == "success"
+    assert assert_exact_candles(warehouse, "BTCUSDT", "1m", DAY, END) == 1440
 
 
 def test_a_ban_stops_at_once_and_fails_the_run_saying_until_when(

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import MySQLdb
 import pytest
+from airflow.providers.mysql.hooks.mysql import MySqlHook
 
 from binance_airflow.warehouse import StagingFileError, upsert_csv, warehouse_hook
 from include import settings
 from include.transforms import dim_date
+from include.transforms.snapshots import SYMBOL_COLUMNS
 from include.transforms.staging import write_csv
-from tests.conftest import WAREHOUSE_DB
+from tests.conftest import ROOT, WAREHOUSE_DB
+from tests.tcp_proxy import CuttingProxy
 
 DAY_MS = 1_704_067_200_000  # 2024-01-01T00:00Z
 
@@ -31,7 +41,7 @@ def schema() -> Iterator[MySQLdb.Connection]:
     conn.close()
 
 
-def rows(conn: MySQLdb.Connection, sql: str) -> list[tuple]:
+def rows_of(conn: MySQLdb.Connection, sql: str) -> list[tuple]:
     cur = conn.cursor()
     cur.execute(sql)
     return list(cur.fetchall())
@@ -47,10 +57,90 @@ def test_reloading_a_batch_changes_nothing_and_logs_it_once(schema: MySQLdb.Conn
     path = tmp_path / "dim_date.csv"
     assert load_dates(path, 24) == (24, 0)
     assert load_dates(path, 24) == (0, 24)  # a task retry after the commit
-    assert rows(schema, "SELECT COUNT(*) FROM dim_date") == [(24,)]
-    assert rows(schema, "SELECT batch, rows_in, inserted, updated FROM etl_run_log") == [("dim_date.csv", 24, 0, 24)]
+    assert rows_of(schema, "SELECT COUNT(*) FROM dim_date") == [(24,)]
+    assert rows_of(schema, "SELECT batch, rows_in, inserted, updated FROM etl_run_log") == [("dim_date.csv", 24, 0, 24)]
     assert load_dates(path, 30, "run-2") == (6, 24)
-    assert rows(schema, "SELECT COUNT(*) FROM dim_date") == [(30,)]
+    assert rows_of(schema, "SELECT COUNT(*) FROM dim_date") == [(30,)]
+
+
+def stage_klines(path: Path, hours: int) -> int:
+    """A staging CSV of ``hours`` hourly candles from 2024-01-01 (dims loaded so the keys resolve)."""
+    from include.binance_sim.__main__ import parse_symbols
+    from include.binance_sim.market import Market
+    from include.binance_sim.payloads import klines_json
+    from include.transforms import klines
+
+    load_dates(path.with_name("dim_date.csv"), hours)
+    write_csv(path.with_name("dim_symbol.csv"), SYMBOL_COLUMNS, [("BTCUSDT", "BTC", "USDT", "TRADING")])
+    upsert_csv(warehouse_hook(), "dim_symbol", path.with_name("dim_symbol.csv"), SYMBOL_COLUMNS, ("symbol",), 1, "r")
+    table = Market(parse_symbols("BTCUSDT", "2024-01-01")).klines("BTCUSDT", "1h", DAY_MS, None, hours)
+    batch = klines.transform_klines(json.loads(klines_json(table)), "BTCUSDT", "1h", 10**15)
+    return write_csv(path, klines.COLUMNS, batch.rows)
+
+
+def load_klines(path: Path, rows: int, run_id: str = "run-1", conn_id: str | None = None) -> None:
+    from include.transforms import klines
+
+    hook = warehouse_hook() if conn_id is None else MySqlHook(mysql_conn_id=conn_id, local_infile=True)
+    upsert_csv(hook, "fact_kline", path, klines.COLUMNS, ("symbol", "interval", "open_time"), rows, run_id)
+
+
+def test_losing_the_database_mid_load_leaves_nothing_and_a_retry_loads_everything(
+    schema: MySQLdb.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    path = tmp_path / "fact_kline.csv"
+    rows = stage_klines(path, 6000)
+    proxy = CuttingProxy(("127.0.0.1", 3306))
+    conn = {"conn_type": "mysql", "host": "127.0.0.1", "port": proxy.port, "login": "root", "schema": WAREHOUSE_DB}
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_VIA_PROXY", json.dumps(conn))
+    proxy.cut_after = path.stat().st_size // 2  # in the middle of streaming the file
+    with pytest.raises(MySQLdb.OperationalError):
+        load_klines(path, rows, conn_id="warehouse_via_proxy")
+    assert proxy.cuts == 1
+    assert rows_of(schema, "SELECT COUNT(*) FROM fact_kline") == [(0,)]
+    assert rows_of(schema, "SELECT COUNT(*) FROM etl_run_log WHERE table_name = 'fact_kline'") == [(0,)]
+    load_klines(path, rows, conn_id="warehouse_via_proxy")
+    assert rows_of(schema, "SELECT COUNT(*) FROM fact_kline") == [(rows,)]
+    proxy.close()
+
+
+def test_a_load_killed_half_way_leaves_nothing(schema: MySQLdb.Connection, tmp_path: Path):
+    path = tmp_path / "fact_kline.csv"
+    rows = stage_klines(path, 40_000)
+    code = (
+        "import sys; from pathlib import Path; from tests.test_warehouse import load_klines; "
+        f"load_klines(Path({str(path)!r}), {rows})"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=os.environ.copy())
+    deadline = time.monotonic() + 60
+    while not loading(schema) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=30) != 0
+    assert rows_of(schema, "SELECT COUNT(*) FROM fact_kline") == [(0,)]
+    load_klines(path, rows)
+    assert rows_of(schema, "SELECT COUNT(*) FROM fact_kline") == [(rows,)]
+
+
+def test_readers_never_see_a_partial_batch(schema: MySQLdb.Connection, tmp_path: Path):
+    path = tmp_path / "fact_kline.csv"
+    rows = stage_klines(path, 40_000)
+    seen: set[int] = set()
+    reads = 0
+    loader = threading.Thread(target=load_klines, args=(path, rows))
+    loader.start()
+    while loader.is_alive():
+        seen.add(rows_of(schema, "SELECT COUNT(*) FROM fact_kline")[0][0])
+        reads += 1
+    loader.join()
+    assert reads > 1  # the table was read while the load ran
+    assert seen <= {0, rows}  # never a part of the batch
+    assert rows_of(schema, "SELECT COUNT(*) FROM fact_kline") == [(rows,)]
+
+
+def loading(conn: MySQLdb.Connection) -> bool:
+    """True while some session is running LOAD DATA."""
+    return any("LOAD DATA" in str(r[7]) for r in rows_of(conn, "SHOW FULL PROCESSLIST"))
 
 
 @pytest.mark.parametrize("damage", ["truncate", "edit"])
@@ -67,5 +157,5 @@ def test_a_damaged_staging_file_fails_and_leaves_the_table_untouched(
         path.write_text(text.replace(",2024,", ",twenty-four,", 1))
     with pytest.raises(StagingFileError, match=r"dim_date\.csv: .*left unchanged"):
         upsert_csv(warehouse_hook(), "dim_date", path, dim_date.COLUMNS, ("date_key",), written, "run-2")
-    assert rows(schema, "SELECT COUNT(*) FROM dim_date") == [(12,)]
-    assert rows(schema, "SELECT COUNT(*) FROM etl_run_log WHERE dag_run_id = 'run-2'") == [(0,)]
+    assert rows_of(schema, "SELECT COUNT(*) FROM dim_date") == [(12,)]
+    assert rows_of(schema, "SELECT COUNT(*) FROM etl_run_log WHERE dag_run_id = 'run-2'") == [(0,)]

@@ -23,6 +23,7 @@ from include.transforms import archive
 
 KLINES_PAGE = 1000
 ARCHIVE_HOST = "https://data.binance.vision"
+OWN_EXTRAS = ("archive_url",)  # connection extras that configure this hook, not HTTP headers
 Kline = list[Any]
 T = TypeVar("T")
 
@@ -97,7 +98,10 @@ class BinanceHook(HttpHook):
     @cached_property
     def session(self) -> requests.Session:
         self._connection  # noqa: B018 - fails early with a clear message when the connection is missing
-        return self.get_conn()
+        session = self.get_conn()
+        for option in OWN_EXTRAS:  # HttpHook turns unknown extras into headers; these are settings
+            session.headers.pop(option, None)
+        return session
 
     @cached_property
     def archive_url(self) -> str | None:
@@ -112,6 +116,12 @@ class BinanceHook(HttpHook):
         host = self._connection.host or self.default_host
         hostname = urlsplit(host if "//" in host else f"https://{host}").hostname or ""
         return ARCHIVE_HOST if hostname == "binance.com" or hostname.endswith(".binance.com") else None
+
+    @cached_property
+    def request_timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds; the http connection's usual ``timeout`` extra overrides the read part."""
+        read = self._connection.extra_dejson.get("timeout")
+        return (self.timeout[0], float(read)) if read else self.timeout
 
     @property
     def has_credentials(self) -> bool:
@@ -168,7 +178,7 @@ class BinanceHook(HttpHook):
         url = self.url_from_endpoint(path) + (f"?{query}" if query else "")
         self.log.debug("GET %s %s", path, encode_query(params))
         try:
-            response = session.get(url, headers=headers, timeout=self.timeout)
+            response = session.get(url, headers=headers, timeout=self.request_timeout)
         except (requests.ConnectionError, requests.Timeout) as err:
             raise _Transient(f"{type(err).__name__}") from None
         self.budget.observe(response.headers)
@@ -298,7 +308,7 @@ class BinanceHook(HttpHook):
 
     def _download_once(self, url: str) -> bytes | None:
         try:
-            response = self.session.get(url, timeout=self.timeout)
+            response = self.session.get(url, timeout=self.request_timeout)
         except (requests.ConnectionError, requests.Timeout) as err:
             raise _Transient(type(err).__name__) from None
         if response.status_code in (403, 404):
