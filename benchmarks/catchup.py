@@ -25,11 +25,13 @@ import MySQLdb
 import psutil
 import psycopg2
 
-from benchmarks.common import BENCH_DB, ROOT, fresh_warehouse, simulator, use_connections
+from benchmarks.common import ROOT, fresh_warehouse, simulator, use_connections
 from include.run_periods import period_end
 
 METADATA_DB = "airflow_bench"
 SYMBOLS = "BTCUSDT,ETHUSDT,BNBUSDT,SOLUSDT,XRPUSDT"
+
+BENCH_DB = "binance_bench_catchup"
 
 
 def free_port() -> int:
@@ -98,8 +100,8 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="airflow-catchup-"))
     sim_args = ("--symbols", SYMBOLS, "--start", "2018-01-01", "--latency-ms", str(args.latency_ms))
     with simulator(*sim_args) as base:
-        use_connections(base, archives=True)
-        fresh_warehouse()
+        use_connections(base, BENCH_DB, archives=True)
+        fresh_warehouse(BENCH_DB)
         port = free_port()
         env = {
             **os.environ,

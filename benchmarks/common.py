@@ -14,7 +14,6 @@ from pathlib import Path
 import MySQLdb
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_DB = "binance_bench"
 
 
 @contextmanager
@@ -33,28 +32,31 @@ def simulator(*args: str) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def use_connections(base_url: str | None, archives: bool = True) -> None:
-    """Point binance_default at the simulator and binance_warehouse at the local MariaDB (database BENCH_DB)."""
-    os.environ["BINANCE_ETL_WAREHOUSE_DB"] = BENCH_DB
+def use_connections(base_url: str | None, database: str, archives: bool = True) -> None:
+    """Point binance_default at the simulator and binance_warehouse at ``database`` on the local MariaDB.
+
+    Each benchmark has its own database, so two benchmarks running at once cannot disturb each other.
+    """
+    os.environ["BINANCE_ETL_WAREHOUSE_DB"] = database
     os.environ["AIRFLOW_CONN_BINANCE_WAREHOUSE"] = json.dumps(
-        {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "password": "", "schema": BENCH_DB}
+        {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "password": "", "schema": database}
     )
     if base_url:
         conn = {"conn_type": "http", "host": base_url, "extra": {"archive_url": base_url if archives else ""}}
         os.environ["AIRFLOW_CONN_BINANCE_DEFAULT"] = json.dumps(conn)
 
 
-def fresh_warehouse() -> None:
-    """Drop and recreate BENCH_DB with the project's schema."""
+def fresh_warehouse(database: str) -> None:
+    """Drop and recreate ``database`` with the project's schema."""
     from binance_airflow.warehouse import warehouse_hook
     from include import settings
 
     conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="", autocommit=True)
-    conn.cursor().execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-    conn.cursor().execute(f"CREATE DATABASE {BENCH_DB}")
+    conn.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
+    conn.cursor().execute(f"CREATE DATABASE {database}")
     conn.close()
     for name in settings.SCHEMA_FILES:
-        warehouse_hook(BENCH_DB).run((settings.SQL_DIR / name).read_text(), split_statements=True)
+        warehouse_hook(database).run((settings.SQL_DIR / name).read_text(), split_statements=True)
 
 
 def peak_rss_mb() -> float:

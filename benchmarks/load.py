@@ -23,6 +23,8 @@ from include.transforms.staging import write_csv
 
 START_MS = 1514764800000  # 2018-01-01
 
+BENCH_DB = "binance_bench_load"
+
 
 def stage(rows: int, folder: Path) -> list[dict]:
     """Chunk CSVs (a month each) holding ``rows`` BTCUSDT 1m klines from 2018-01-01, plus dim_date rows."""
@@ -52,10 +54,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    use_connections(None)
+    use_connections(None, BENCH_DB)
     from binance_airflow.etl_steps import load_klines
 
-    fresh_warehouse()
+    fresh_warehouse(BENCH_DB)
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         staged = stage(args.rows, Path(tmp))
         print(f"staged {args.rows:,} klines in {len(staged[0]['files'])} chunk CSVs")

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import MySQLdb
 
-from benchmarks.common import BENCH_DB, fresh_warehouse, peak_rss_mb, simulator, use_connections
+from benchmarks.common import fresh_warehouse, peak_rss_mb, simulator, use_connections
 
 START = datetime(2018, 1, 1, tzinfo=UTC)
 COLUMNS = ["open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume", "trades",
            "taker_base", "taker_quote", "ignore"]  # fmt: skip
+
+BENCH_DB = "binance_bench_vs_peer"
 
 
 def peer(base_url: str, start_ms: int, end_ms: int) -> int:
@@ -77,8 +79,8 @@ def main() -> None:
     start_ms = int(START.timestamp() * 1000)
     end_ms = int(START.replace(year=START.year + args.years).timestamp() * 1000)
     with simulator("--symbols", "BTCUSDT", "--start", "2018-01-01", "--latency-ms", str(args.latency_ms)) as base:
-        use_connections(base, archives=True)
-        fresh_warehouse()
+        use_connections(base, BENCH_DB, archives=True)
+        fresh_warehouse(BENCH_DB)
         results = {}
         jobs = {"this project": lambda: ours(start_ms, end_ms), "peer": lambda: peer(base, start_ms, end_ms)}
         for name, job in jobs.items():
