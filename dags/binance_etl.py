@@ -11,6 +11,8 @@ otherwise the UTC day before its logical date.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,21 +51,21 @@ from include.run_window import resolve
 )
 def binance_etl() -> None:
     binance_up = BinanceApiSensor(
-        task_id="binance_up", binance_conn_id=settings.BINANCE_CONN_ID, poke_interval=30, timeout=600, mode="reschedule"
-    )
+        task_id="binance_up", binance_conn_id=settings.BINANCE_CONN_ID, poke_interval=30, timeout=600,
+        mode="reschedule", doc_md="Waits until `/api/v3/ping` answers on the `binance_default` connection.",
+    )  # fmt: skip
 
     @task(multiple_outputs=True)
     def plan(params: Any = None, data_interval_start: Any = None, data_interval_end: Any = None,
              logical_date: Any = None, run_id: Any = None) -> dict[str, Any]:  # fmt: skip
         """Validate params and fix the run's window and staging folder."""
-        try:
+        with fail_without_retry():
             window = resolve(params, data_interval_start, data_interval_end, logical_date)
-        except ValueError as err:  # bad params: retrying cannot help
-            raise AirflowFailException(str(err)) from err
         return {"window": window.as_dict(), "folder": str(steps.run_dir(run_id))}
 
     @task
     def create_database() -> None:
+        """Create the warehouse database if it is missing."""
         ensure_database(settings.WAREHOUSE_DATABASE)
 
     create_schema = SQLExecuteQueryOperator(
@@ -72,48 +74,56 @@ def binance_etl() -> None:
         database=settings.WAREHOUSE_DATABASE,
         sql=list(settings.SCHEMA_FILES),  # a copy: rendering replaces the names with the file contents
         split_statements=True,
+        doc_md="Applies `include/sql/*.sql` (CREATE TABLE IF NOT EXISTS, one file per table).",
     )
 
     @task
     def extract_exchange_info(window: dict[str, Any], folder: str) -> list[dict[str, Any]]:
-        try:
+        """exchangeInfo for the run's symbols; fails at once naming any symbol Binance does not list."""
+        with fail_without_retry():
             return steps.extract_exchange_info(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
-        except ValueError as err:  # unknown symbols: retrying cannot help
-            raise AirflowFailException(str(err)) from err
 
     @task
     def extract_ticker(window: dict[str, Any], folder: str) -> str:
+        """24hr ticker of all the run's symbols in one call (recent windows only)."""
         path = steps.extract_ticker(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
         return skip_if_none(path, "24hr ticker not captured for a historical window")
 
     @task
     def extract_account(window: dict[str, Any], folder: str) -> str:
+        """SIGNED account balances; skipped without an API key or for historical windows."""
         path = steps.extract_account(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
         return skip_if_none(path, "balances skipped (no API key on the connection, or a historical window)")
 
-    @task(max_active_tis_per_dagrun=4)
+    # Mapped tasks do not take doc_md from their docstring, so it is given explicitly.
+    @task(max_active_tis_per_dagrun=4, doc_md="One symbol's candles as raw chunk files: archives for whole "
+          "past months/days, REST otherwise.")  # fmt: skip
     def extract_klines(symbol: str, weight_limit: int, window: dict[str, Any], folder: str) -> dict[str, Any]:
         hook = BinanceHook(settings.BINANCE_CONN_ID, weight_limit=weight_limit)
         return steps.extract_klines(window, symbol, Path(folder), hook)
 
-    @task
+    @task(doc_md="Validate and deduplicate one symbol's candles into staging CSVs; invalid rows to a rejects CSV.")
     def transform_klines(extracted: dict[str, Any], window: dict[str, Any], folder: str) -> dict[str, Any]:
         return steps.transform_klines(window, Path(folder), extracted, int(datetime.now(UTC).timestamp() * 1000))
 
     @task
     def transform_symbols(folder: str) -> dict[str, Any]:
+        """dim_symbol rows from exchangeInfo."""
         return steps.transform_symbols(Path(folder))
 
     @task
     def transform_dates(window: dict[str, Any], folder: str) -> dict[str, Any]:
+        """dim_date rows, one per UTC hour of the window."""
         return steps.transform_dates(window, Path(folder))
 
     @task
     def transform_ticker(window: dict[str, Any], folder: str, raw: str) -> dict[str, Any]:
+        """fact_ticker_24hr rows, stamped with the window's end."""
         return steps.transform_ticker(window, Path(folder), raw)
 
     @task
     def transform_balances(window: dict[str, Any], folder: str, raw: str) -> dict[str, Any]:
+        """fact_balance rows (non-zero balances), stamped with the window's end."""
         return steps.transform_balances(window, Path(folder), raw)
 
     def load(table: str) -> Any:
@@ -121,12 +131,14 @@ def binance_etl() -> None:
 
         @task(task_id=f"load_{table}")
         def load_table(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
+            """Bulk upsert of the staged CSV (LOAD DATA LOCAL INFILE) in one transaction."""
             return steps.load_table(table, staged, run_id)
 
         return load_table
 
     @task
     def load_fact_kline(staged: list[dict[str, Any]], run_id: Any = None) -> dict[str, Any]:
+        """Bulk upsert of every kline staging CSV, one transaction each, and the run's rejects."""
         return steps.load_klines(list(staged), run_id)
 
     @task(trigger_rule="all_done", retries=0)
@@ -154,6 +166,15 @@ def binance_etl() -> None:
     dims[0] >> facts[1]
     schema >> facts[2]
     [*dims, *facts] >> notify(folder)
+
+
+@contextmanager
+def fail_without_retry() -> Iterator[None]:
+    """Bad input (ValueError) fails the task at once: retrying cannot fix it."""
+    try:
+        yield
+    except ValueError as err:
+        raise AirflowFailException(str(err)) from err
 
 
 def skip_if_none(path: str | None, reason: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import MySQLdb
@@ -51,3 +52,14 @@ def test_bad_params_fail_fast_naming_the_problem(
     assert message in output
     assert binance_conn.requests("/api/v3/klines") == requests_before
     assert query(warehouse, f"SELECT * FROM {WAREHOUSE_DB}.fact_kline ORDER BY open_time") == before
+
+
+def test_a_warehouse_that_points_nowhere_fails_the_run_naming_it(
+    airflow_db: None, binance_conn: Sim, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
+):
+    nowhere = {"conn_type": "mysql", "host": "127.0.0.1", "port": 1, "login": "root", "schema": WAREHOUSE_DB}
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_WAREHOUSE", json.dumps(nowhere))
+    assert run_dag(DAY, DAY + timedelta(hours=3), ["BTCUSDT"]) == "failed"
+    output = capfd.readouterr().out
+    assert "Can't connect to" in output and "127.0.0.1" in output
+    assert "create_database" in output

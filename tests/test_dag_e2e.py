@@ -6,14 +6,13 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import MySQLdb
 import pytest
 
 from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
-from tests.dag_runs import DAY, expected, query, run_dag
+from tests.dag_runs import DAY, assert_exact_candles, query, run_dag
 
 pytestmark = pytest.mark.dag
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
@@ -48,11 +47,7 @@ def test_full_run_loads_exactly_the_server_candles_and_is_idempotent(
     end = DAY + timedelta(days=1)
     assert run_dag(DAY, end, SYMBOLS) == "success"
     for symbol in SYMBOLS:
-        want = expected(symbol, "1h", DAY, end)
-        got = query(warehouse, f"SELECT open_time_ms, `close` FROM {WAREHOUSE_DB}.fact_kline WHERE symbol='{symbol}' "
-                               "AND `interval`='1h' ORDER BY open_time")  # fmt: skip
-        assert len(got) == len(want) == 24
-        assert [(k[0], Decimal(k[4])) for k in want] == [(g[0], g[1]) for g in got]
+        assert assert_exact_candles(warehouse, symbol, "1h", DAY, end) == 24
     assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.dim_date")[0][0] == 24
     assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_ticker_24hr")[0][0] == 2
     assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_balance")[0][0] == 3
@@ -84,11 +79,7 @@ def test_catchup_runs_by_month_and_day_load_exactly_the_daily_rows_from_archives
     assert sim.requests("/data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2024-12.zip") == 1
     assert sim.requests("/data/spot/daily/klines/BNBUSDT/1h/BNBUSDT-1h-2025-01-02.zip") == 1
     for symbol in ("BTCUSDT", "BNBUSDT"):
-        want = expected(symbol, "1h", start, cursor)
-        got = query(warehouse, "SELECT open_time_ms, `open`, high, low, `close`, volume FROM "
-                               f"{WAREHOUSE_DB}.fact_kline WHERE symbol = '{symbol}' ORDER BY open_time")  # fmt: skip
-        assert len(got) == len(want) == 33 * 24
-        assert got == [(k[0], *(Decimal(v) for v in k[1:6])) for k in want]
+        assert assert_exact_candles(warehouse, symbol, "1h", start, cursor) == 33 * 24
 
 
 def test_a_catchup_month_run_equals_daily_runs_row_for_row(
@@ -173,6 +164,7 @@ def test_dagbag_imports_and_graph():
         "extract_klines", "transform_klines", "load_dim_symbol", "load_dim_date", "load_fact_kline",
         "load_fact_ticker_24hr", "load_fact_balance", "notify",
     }  # fmt: skip
+    assert [t.task_id for t in dag.tasks if not t.doc_md] == []  # the UI explains every step
     assert dag.get_task("notify").trigger_rule == "all_done"
     assert dag.get_task("binance_up").downstream_task_ids >= {"plan", "extract_exchange_info"}
     assert dag.get_task("notify").upstream_task_ids >= {

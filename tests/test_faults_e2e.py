@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import pytest
 
 from tests.conftest import WAREHOUSE_DB, Sim, connection_uri
 from tests.dag_runs import DAY, assert_exact_candles, query, run_dag
+from tests.private_mariadb import PrivateMariaDB
 
 pytestmark = pytest.mark.dag
 END = DAY + timedelta(days=1)  # 1,440 one-minute candles: two pages, three with a short page
@@ -88,3 +92,44 @@ def test_a_symbol_delisted_mid_range_loads_up_to_its_last_candle(
     start, end = datetime(2024, 6, 13, tzinfo=UTC), datetime(2024, 6, 17, tzinfo=UTC)  # LTCUSDT delisted 06-15
     assert run_dag(start, end, ["LTCUSDT"]) == "success"
     assert assert_exact_candles(warehouse, "LTCUSDT", "1h", start, end) == 48
+
+
+def test_mariadb_killed_in_the_middle_of_a_load_and_restarted_converges(
+    airflow_db: None, binance_conn: Sim, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    """Two monthly kline batches; the server is SIGKILLed once the first is committed, then restarted."""
+    server = PrivateMariaDB(tmp_path)
+    conn = {"conn_type": "mysql", "host": "127.0.0.1", "port": server.port, "login": "root", "schema": WAREHOUSE_DB}
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_WAREHOUSE", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(binance_conn.base_url, archives=True))
+    committed_at_kill: list[int] = []
+
+    def crash_mid_load() -> None:
+        watcher = server.connect()
+        while True:
+            try:
+                cur = watcher.cursor()
+                cur.execute(f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.etl_run_log WHERE table_name = 'fact_kline'")
+                committed = cur.fetchone()[0]
+            except MySQLdb.Error:  # the schema does not exist yet
+                committed = 0
+            if committed:
+                committed_at_kill.append(committed)
+                server.kill()
+                time.sleep(1)
+                server.start()
+                return
+            time.sleep(0.005)
+
+    crasher = threading.Thread(target=crash_mid_load, daemon=True)
+    crasher.start()
+    start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)
+    assert run_dag(start, end, ["BTCUSDT"], "1m") == "success"
+    crasher.join(timeout=5)
+    assert committed_at_kill == [1]  # killed between the two batches' commits: mid-load
+    check = server.connect()
+    assert assert_exact_candles(check, "BTCUSDT", "1m", start, end) == 60 * 24 * 60
+    cur = check.cursor()
+    cur.execute(f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.etl_run_log WHERE table_name = 'fact_kline'")
+    assert cur.fetchone() == (2,)
+    server.kill()
