@@ -2,7 +2,9 @@
 
 ping sensor → extract exchangeInfo / 24hr ticker / account / klines per symbol (mapped) → transforms
 writing staging CSVs (mapped) → bulk upserts into dim_symbol, dim_date, fact_kline, fact_ticker_24hr,
-fact_balance → a notification with rows per table, rejects and failed tasks.
+fact_balance → data-quality gates on what each load wrote (common.sql check operators) → a notification with
+rows per table, rejects and failed tasks or checks, posted to the `binance_notify` webhook when defined.
+Each load emits its table's Asset, so analytics DAGs can be scheduled on the warehouse.
 
 A scheduled run covers its data interval: catchup runs one whole past year or month at a time, then one
 day per run (HistoryThenDailyTimetable). A manual run covers the `start`/`end` params when given,
@@ -22,8 +24,10 @@ from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from binance_airflow import etl_steps as steps
+from binance_airflow.assets import table_asset
 from binance_airflow.hook import BinanceHook
-from binance_airflow.notify import notify_run
+from binance_airflow.notify import notify_run, task_failed
+from binance_airflow.quality import GATES, MACROS, quality_gate
 from binance_airflow.sensor import BinanceApiSensor
 from binance_airflow.timetable import HistoryThenDailyTimetable
 from binance_airflow.warehouse import ensure_database
@@ -39,7 +43,13 @@ from include.run_window import resolve
     catchup=True,
     max_active_runs=2,
     template_searchpath=[str(settings.SQL_DIR)],
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True},
+    user_defined_macros=MACROS,
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": task_failed,
+    },
     params={
         "symbols": Param(settings.DEFAULT_SYMBOLS, type="array", items={"type": "string"}, minItems=1),
         "interval": Param(settings.DEFAULT_INTERVAL, type="string", enum=list(INTERVALS)),
@@ -129,22 +139,22 @@ def binance_etl() -> None:
     def load(table: str) -> Any:
         """A task upserting one staged CSV into ``table``."""
 
-        @task(task_id=f"load_{table}")
+        @task(task_id=f"load_{table}", outlets=[table_asset(table)])
         def load_table(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
             """Bulk upsert of the staged CSV (LOAD DATA LOCAL INFILE) in one transaction."""
             return steps.load_table(table, staged, run_id)
 
         return load_table
 
-    @task
+    @task(outlets=[table_asset("fact_kline")])
     def load_fact_kline(staged: list[dict[str, Any]], run_id: Any = None) -> dict[str, Any]:
         """Bulk upsert of every kline staging CSV, one transaction each, and the run's rejects."""
         return steps.load_klines(list(staged), run_id)
 
-    @task(trigger_rule="all_done", retries=0)
-    def notify(folder: str, ti: Any = None, dag_run: Any = None) -> dict[str, Any]:
-        """Report rows per table, rejects and failed tasks (the old tMessageBox); clean staging."""
-        return notify_run(ti, dag_run, Path(folder), LOAD_TASKS)
+    @task(trigger_rule="all_done", retries=0, on_failure_callback=None)
+    def notify(folder: str, **context: Any) -> dict[str, Any]:
+        """Report rows per table, rejects and failed tasks or checks (the old tMessageBox); clean staging."""
+        return notify_run(context, Path(folder), LOAD_TASKS)
 
     run = plan()
     window, folder = run["window"], run["folder"]
@@ -155,17 +165,23 @@ def binance_etl() -> None:
     staged_klines = transform_klines.partial(window=window, folder=folder).expand(extracted=raw_klines)
     symbols = transform_symbols(folder)
     info >> symbols
-    dims = [load("dim_symbol")(symbols), load("dim_date")(transform_dates(window, folder))]
-    schema >> dims
-    facts = [
-        load_fact_kline(staged_klines),
-        load("fact_ticker_24hr")(transform_ticker(window, folder, extract_ticker(window, folder))),
-        load("fact_balance")(transform_balances(window, folder, extract_account(window, folder))),
-    ]
-    dims >> facts[0]
-    dims[0] >> facts[1]
-    schema >> facts[2]
-    [*dims, *facts] >> notify(folder)
+    loads = {
+        "dim_symbol": load("dim_symbol")(symbols),
+        "dim_date": load("dim_date")(transform_dates(window, folder)),
+        "fact_kline": load_fact_kline(staged_klines),
+        "fact_ticker_24hr": load("fact_ticker_24hr")(transform_ticker(window, folder, extract_ticker(window, folder))),
+        "fact_balance": load("fact_balance")(transform_balances(window, folder, extract_account(window, folder))),
+    }
+    schema >> [loads["dim_symbol"], loads["dim_date"], loads["fact_balance"]]
+    [loads["dim_symbol"], loads["dim_date"]] >> loads["fact_kline"]
+    loads["dim_symbol"] >> loads["fact_ticker_24hr"]
+    checks = []
+    for table, loaded in loads.items():
+        if table in GATES:
+            gate = quality_gate(table)
+            loaded >> gate
+            checks += gate
+    [*loads.values(), *checks] >> notify(folder)
 
 
 @contextmanager

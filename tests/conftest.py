@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +119,25 @@ def warehouse() -> MySQLdb.Connection:
     conn.cursor().execute(f"DROP DATABASE IF EXISTS {WAREHOUSE_DB}")
     yield conn
     conn.close()
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
+    """A local HTTP receiver behind the ``binance_notify`` connection; yields the JSON bodies posted to it."""
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"http://127.0.0.1:{server.server_address[1]}/hooks/etl"
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_NOTIFY", json.dumps({"conn_type": "http", "host": host}))
+    yield received
+    server.shutdown()

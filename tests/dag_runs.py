@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import MySQLdb
 
@@ -23,13 +24,38 @@ def query(conn: MySQLdb.Connection, sql: str) -> list[tuple]:
     return list(cur.fetchall())
 
 
-def run_dag(start: datetime, end: datetime, symbols: list[str], interval: str = "1h") -> str:
+def whole_run(start: datetime, end: datetime, symbols: list[str], interval: str = "1h") -> Any:
+    """One whole dag.test() run of binance_etl over [start, end); returns its DagRun."""
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(ROOT / "dags")).dags["binance_etl"]
     conf = {"symbols": symbols, "interval": interval, "start": start.isoformat(), "end": end.isoformat()}
-    run = dag.test(run_conf=conf, logical_date=end)
-    return run.state
+    return dag.test(run_conf=conf, logical_date=end)
+
+
+def run_dag(start: datetime, end: datetime, symbols: list[str], interval: str = "1h") -> str:
+    """The state of one whole run over [start, end)."""
+    return whole_run(start, end, symbols, interval).state
+
+
+def task_states(run_id: str) -> dict[str, str]:
+    """Task id → state of one run (mapped tasks: the state of their last map index)."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(TaskInstance.task_id, TaskInstance.state).filter(TaskInstance.run_id == run_id)
+        return {task_id: str(state) for task_id, state in rows}
+
+
+def asset_events(run_id: str) -> list[str]:
+    """Names of the assets one run updated, sorted."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(AssetModel.name).join(AssetEvent, AssetEvent.asset_id == AssetModel.id)
+        return sorted(name for (name,) in rows.filter(AssetEvent.source_run_id == run_id))
 
 
 def expected(symbol: str, interval: str, start: datetime, end: datetime) -> list[list]:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import MySQLdb
 import pytest
@@ -16,28 +12,6 @@ from tests.dag_runs import DAY, assert_exact_candles, query, run_dag
 
 pytestmark = pytest.mark.dag
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
-
-
-@pytest.fixture
-def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
-    """A local HTTP receiver behind the ``binance_notify`` connection; yields the JSON bodies posted to it."""
-    received: list[dict] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    host = f"http://127.0.0.1:{server.server_address[1]}/hooks/etl"
-    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_NOTIFY", json.dumps({"conn_type": "http", "host": host}))
-    yield received
-    server.shutdown()
 
 
 def test_full_run_loads_exactly_the_server_candles_and_is_idempotent(
@@ -167,6 +141,11 @@ def test_dagbag_imports_and_graph():
     assert [t.task_id for t in dag.tasks if not t.doc_md] == []  # the UI explains every step
     assert dag.get_task("notify").trigger_rule == "all_done"
     assert dag.get_task("binance_up").downstream_task_ids >= {"plan", "extract_exchange_info"}
-    assert dag.get_task("notify").upstream_task_ids >= {
-        "load_dim_symbol", "load_dim_date", "load_fact_kline", "load_fact_ticker_24hr", "load_fact_balance"
-    }  # fmt: skip
+    loads = ["load_dim_symbol", "load_dim_date", "load_fact_kline", "load_fact_ticker_24hr", "load_fact_balance"]
+    checks = ["check_dim_date", "check_fact_kline", "check_fact_kline_columns", "check_fact_ticker_24hr",
+              "check_fact_balance"]  # fmt: skip
+    assert dag.get_task("notify").upstream_task_ids >= {*loads, *checks}
+    assert dag.get_task("check_fact_kline").upstream_task_ids == {"load_fact_kline"}
+    assert {task: [a.name for a in dag.get_task(task).outlets] for task in loads} == {
+        task: [f"{WAREHOUSE_DB}.{task.removeprefix('load_')}"] for task in loads
+    }

@@ -17,6 +17,7 @@ KINDS = (
     "corrupt",
     "short_page",
     "repeat_candle",
+    "missing_candle",
 )
 
 
@@ -31,7 +32,8 @@ class Fault:
     the page has a high below its open and close (a row the ETL must reject, not drop); corrupt: an
     archive file (``/data/...``) is served with one byte flipped, so it no longer matches its checksum;
     short_page: only the first half of a kline page is answered; repeat_candle: the page also carries,
-    first, a copy of the candle just before it (a duplicate across pages).
+    first, a copy of the candle just before it (a duplicate across pages); missing_candle: the middle
+    candle of the page is left out, as an exchange outage leaves a hole in the series.
     """
 
     kind: str

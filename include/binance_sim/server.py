@@ -108,10 +108,17 @@ def _repeat_candle(market: Market, params: dict[str, str], payload: Any) -> Any:
     return rows
 
 
+def _missing_candle(market: Market, params: dict[str, str], payload: Any) -> Any:
+    """The page without its middle candle (a hole in the series, as an outage leaves)."""
+    rows = _rows(payload)
+    return rows[: len(rows) // 2] + rows[len(rows) // 2 + 1 :] if len(rows) > 2 else rows
+
+
 _PAGE_FAULTS: dict[str, Callable[[Market, dict[str, str], Any], Any]] = {
     "bad_candle": _bad_candle,
     "short_page": _short_page,
     "repeat_candle": _repeat_candle,
+    "missing_candle": _missing_candle,
 }
 
 

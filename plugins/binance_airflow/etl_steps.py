@@ -174,6 +174,7 @@ def summarise(run_id: str, loads: list[dict[str, Any]], task_states: dict[str, s
     failed = sorted(t for t, s in task_states.items() if s in ("failed", "upstream_failed"))
     skipped = sorted(t for t, s in task_states.items() if s == "skipped")
     return {
+        "event": "run_summary",
         "dag_run_id": run_id,
         "status": "failed" if failed else "success",
         "tables": {

@@ -1,4 +1,4 @@
-"""The run report (the old tMessageBox): task log, optional webhook, staging clean-up."""
+"""Notifications (the old tMessageBox): a webhook notifier, the task-failure callback and the run report."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from airflow.providers.http.hooks.http import HttpHook
+from airflow.providers.http.notifications.http import HttpNotifier
+from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from binance_airflow import etl_steps as steps
@@ -14,28 +15,47 @@ from include import settings
 
 log = logging.getLogger(__name__)
 
-
-def post_webhook(summary: dict[str, Any]) -> bool:
-    """POST the summary as JSON to the ``binance_notify`` connection, when one is defined."""
-    hook = HttpHook(method="POST", http_conn_id=settings.NOTIFY_CONN_ID)
-    try:
-        hook.get_connection(settings.NOTIFY_CONN_ID)
-    except AirflowNotFoundException:
-        log.info("no %s connection: webhook notification skipped", settings.NOTIFY_CONN_ID)
-        return False
-    hook.run(json=summary, extra_options={"timeout": 10})
-    return True
+TASK_FAILED = {
+    "event": "task_failed",
+    "dag_id": "{{ dag.dag_id }}",
+    "dag_run_id": "{{ run_id }}",
+    "task_id": "{{ ti.task_id }}",
+    "map_index": "{{ ti.map_index }}",
+    "try_number": "{{ ti.try_number }}",
+    "error": "{{ exception | string | truncate(2000) }}",
+}
 
 
-def notify_run(ti: Any, dag_run: Any, folder: Path, load_tasks: list[str]) -> dict[str, Any]:
+class WebhookNotifier(HttpNotifier):
+    """POSTs JSON to the ``binance_notify`` http connection; does nothing when that connection is not defined."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(http_conn_id=settings.NOTIFY_CONN_ID, extra_options={"timeout": 10}, **kwargs)
+
+    def notify(self, context: Any) -> None:
+        try:
+            BaseHook.get_connection(self.http_conn_id)
+        except AirflowNotFoundException:
+            log.info("no %s connection: webhook notification skipped", self.http_conn_id)
+            return
+        super().notify(context)
+
+
+def task_failed(context: Any) -> None:
+    """on_failure_callback: post which task failed and why (a fresh notifier per call: rendering mutates it)."""
+    WebhookNotifier(json=dict(TASK_FAILED))(context)
+
+
+def notify_run(context: Any, folder: Path, load_tasks: list[str]) -> dict[str, Any]:
     """Summarise the run from the load tasks' XComs and the task states; log, post, clean up."""
+    ti, dag_run = context["ti"], context["dag_run"]
     loads = [x for x in (ti.xcom_pull(task_ids=t) for t in load_tasks) if x]
     states = ti.get_task_states(dag_id=dag_run.dag_id, run_ids=[dag_run.run_id]).get(dag_run.run_id, {})
     states = {task.split(".")[0] if isinstance(task, str) else task: state for task, state in states.items()}
     states.pop(ti.task_id, None)
     summary = steps.summarise(dag_run.run_id, loads, states)
     log.info("\n%s", steps.format_summary(summary))
-    post_webhook(summary)
+    WebhookNotifier(json=summary).notify(context)
     steps.clean_staging(folder, summary["status"] == "success")
     if summary["status"] != "success":
         raise RuntimeError(f"binance_etl run failed: {', '.join(summary['failed_tasks'])}")
