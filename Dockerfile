@@ -5,6 +5,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends pkg-config libmariadb-dev build-essential \
  && rm -rf /var/lib/apt/lists/*
 USER airflow
+# Named volumes mounted here inherit the airflow user as owner.
+RUN mkdir -p /opt/airflow/staging /opt/airflow/auth
 COPY requirements.txt constraints.txt /opt/airflow/
 RUN pip install --no-cache-dir -r /opt/airflow/requirements.txt -c /opt/airflow/constraints.txt
 COPY dags /opt/airflow/dags

@@ -39,7 +39,7 @@ from include.run_window import resolve
 @dag(
     dag_id="binance_etl",
     schedule=HistoryThenDailyTimetable(),
-    start_date=datetime(2018, 1, 1, tzinfo=UTC),
+    start_date=settings.START_DATE,
     catchup=True,
     max_active_runs=2,
     template_searchpath=[str(settings.SQL_DIR)],
@@ -51,10 +51,21 @@ from include.run_window import resolve
         "on_failure_callback": task_failed,
     },
     params={
-        "symbols": Param(settings.DEFAULT_SYMBOLS, type="array", items={"type": "string"}, minItems=1),
-        "interval": Param(settings.DEFAULT_INTERVAL, type="string", enum=list(INTERVALS)),
-        "start": Param(None, type=["null", "string"], description="UTC ISO date/datetime; manual runs"),
-        "end": Param(None, type=["null", "string"], description="UTC ISO date/datetime, exclusive"),
+        "symbols": Param(
+            settings.DEFAULT_SYMBOLS,
+            type="array",
+            items={"type": "string"},
+            minItems=1,
+            description="Binance spot symbols, one per line (e.g. BTCUSDT)",
+        ),
+        "interval": Param(settings.DEFAULT_INTERVAL, type="string", enum=list(INTERVALS), description="Kline interval"),
+        "start": Param(
+            None,
+            type=["null", "string"],
+            description="UTC ISO date or datetime, e.g. 2024-05-01. Empty: the run's data interval, "
+            "or for a manual run the UTC day before its logical date",
+        ),
+        "end": Param(None, type=["null", "string"], description="UTC ISO date or datetime, exclusive; with start"),
     },
     doc_md=__doc__,
     tags=["binance", "warehouse"],

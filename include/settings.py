@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 BINANCE_CONN_ID = os.environ.get("BINANCE_ETL_BINANCE_CONN", "binance_default")
@@ -15,8 +16,10 @@ KEEP_STAGING = os.environ.get("BINANCE_ETL_KEEP_STAGING", "false").lower() in ("
 EXTRACT_WORKERS = int(os.environ.get("BINANCE_ETL_EXTRACT_WORKERS", "4"))
 # Missing candles a run tolerates inside a symbol's series (exchange outages leave real gaps).
 DQ_ALLOWED_GAPS = int(os.environ.get("BINANCE_ETL_DQ_ALLOWED_GAPS", "0"))
-DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT"]
-DEFAULT_INTERVAL = "1h"
+DEFAULT_SYMBOLS = os.environ.get("BINANCE_ETL_SYMBOLS", "BTCUSDT,ETHUSDT,BNBUSDT,SOLUSDT,XRPUSDT").split(",")
+DEFAULT_INTERVAL = os.environ.get("BINANCE_ETL_INTERVAL", "1h")
+# First UTC day of history the schedule covers (catchup backfills from here).
+START_DATE = datetime.fromisoformat(os.environ.get("BINANCE_ETL_START_DATE", "2018-01-01")).replace(tzinfo=UTC)
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 SCHEMA_FILES = (
     "dim_date.sql",

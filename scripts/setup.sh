@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Prepare this machine: Debian packages for mysqlclient, MariaDB answering on 127.0.0.1:3306, and .venv
-# with the locked requirements. Idempotent; safe to run before every command.
+# Prepare this machine: Debian packages (mysqlclient headers, Chromium for the UI tests, database clients),
+# MariaDB on 127.0.0.1:3306, PostgreSQL on 5432 and Redis on 6379 answering (the Celery deployment tests),
+# and .venv with the locked requirements. Idempotent; safe to run before every command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,10 @@ missing=()
 for package in pkg-config libmariadb-dev; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v psql >/dev/null || missing+=(postgresql-client)
+command -v redis-cli >/dev/null || missing+=(redis-tools)
+command -v unshare >/dev/null || missing+=(util-linux)
 [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server mariadb-client)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
@@ -27,6 +32,17 @@ if ! mysqladmin --protocol=tcp -h127.0.0.1 -P3306 -uroot ping >/dev/null 2>&1; t
   mysqladmin --protocol=tcp -h127.0.0.1 -P3306 -uroot ping >/dev/null
 fi
 
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  echo "setup: starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+  for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "setup: starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  for _ in $(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
+fi
+
 python=${PYTHON:-python3}
 "$python" -c 'import sys; assert sys.version_info[:2] >= (3, 11), sys.version' \
   || { echo "setup: Python 3.11+ is required (set PYTHON=...)" >&2; exit 1; }
@@ -37,4 +53,4 @@ log=$(mktemp)
 rm -f "$log"
 .venv/bin/python -c 'import airflow, MySQLdb' \
   || { echo "setup: the virtualenv is incomplete" >&2; exit 1; }
-echo "setup: ready (.venv, MariaDB on 127.0.0.1:3306)"
+echo "setup: ready (.venv, MariaDB on :3306, PostgreSQL on :5432, Redis on :6379, /usr/bin/chromium)"

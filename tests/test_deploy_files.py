@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 def test_compose_wires_airflow_to_the_warehouse_and_binance_connections():
     compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
     services = compose["services"]
-    env = services["airflow"]["environment"]
+    env = compose["x-airflow-env"]
     warehouse = json.loads(env[f"AIRFLOW_CONN_{settings.WAREHOUSE_CONN_ID.upper()}"])
     assert warehouse["conn_type"] == "mysql"
     assert warehouse["host"] in services
@@ -22,7 +22,28 @@ def test_compose_wires_airflow_to_the_warehouse_and_binance_connections():
     binance = env[f"AIRFLOW_CONN_{settings.BINANCE_CONN_ID.upper()}"]
     assert '"conn_type": "http"' in binance
     assert "${BINANCE_URL:-https://api.binance.com}" in binance  # the real API unless told otherwise
-    assert set(services["airflow"]["depends_on"]) == {"postgres", warehouse["host"]}
+
+
+def test_compose_runs_the_celery_stack_the_deployment_tests_run_natively():
+    """The settings tests/airflow_stack.py proves natively are the ones the compose services get."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    services, env = compose["services"], compose["x-airflow-env"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+    native = (ROOT / "tests" / "airflow_stack.py").read_text()
+    assert {key for key in env if key.startswith("AIRFLOW__") and f'"{key}"' not in native} == set()
+    commands = {
+        name: service["command"] for name, service in services.items() if isinstance(service.get("command"), str)
+    }
+    assert {"api-server", "scheduler", "dag-processor", "celery worker"} <= set(commands.values())
+    assert services["airflow-worker"]["deploy"]["replicas"] == "${AIRFLOW_WORKERS:-2}"
+    for name in commands:
+        if name.startswith("airflow-"):
+            assert services[name]["volumes"] == services["airflow-init"]["volumes"]  # shared staging
+            assert services[name]["environment"]["BINANCE_ETL_STAGING_ROOT"] == "/opt/airflow/staging"
+    assert {"postgres", "redis", "warehouse"} <= set(services)
 
 
 def test_dockerfile_installs_the_pinned_requirements_and_ships_the_code():
@@ -32,4 +53,7 @@ def test_dockerfile_installs_the_pinned_requirements_and_ships_the_code():
     assert "-r /opt/airflow/requirements.txt -c /opt/airflow/constraints.txt" in dockerfile
     for folder in ("dags", "plugins", "include"):
         assert f"COPY {folder} /opt/airflow/{folder}" in dockerfile
-    assert "apache-airflow==3.3.2" in (ROOT / "requirements.txt").read_text()
+    assert "RUN mkdir -p /opt/airflow/staging /opt/airflow/auth" in dockerfile
+    requirements = (ROOT / "requirements.txt").read_text()
+    assert "apache-airflow==3.3.2" in requirements
+    assert "apache-airflow-providers-celery==" in requirements

@@ -1,0 +1,192 @@
+"""A real Airflow deployment on loopback for the operating tests: api-server, scheduler, dag-processor and
+CeleryExecutor workers, with the machine's PostgreSQL as metadata DB and its Redis as broker.
+
+Each worker runs in its own UTS namespace (``unshare --uts``) under its own hostname, as the containers of
+docker-compose.yaml do, so task instances record which worker ran them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import IO, Any
+
+from tests.conftest import ROOT
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+PG_DSN = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"
+USER, PASSWORD = "admin", "stack-" + secrets.token_hex(6)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _signal_group(process: subprocess.Popen, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+class AirflowStack:
+    """Start with ``start()``, stop with ``stop()``; ``api()`` calls the REST API as the admin user."""
+
+    def __init__(self, home: Path, connections: dict[str, str], workers: tuple[str, ...], database: str):
+        self.home, self.workers, self.database = home, workers, database
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.redis_db = 11
+        self.processes: list[tuple[str, subprocess.Popen, IO[str]]] = []
+        self._token: str | None = None
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "passwords.json").write_text(json.dumps({USER: PASSWORD}))
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "BINANCE_ETL"))},
+            **connections,
+            "AIRFLOW_HOME": str(home),
+            "PYTHONPATH": str(ROOT),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "socket.gethostname",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+            "AIRFLOW__API__BASE_URL": self.url,
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": PG_DSN.format(db=database),
+            "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{self.redis_db}",
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + PG_DSN.format(db=database),
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            # A schedule that starts today has nothing due yet: only the runs the tests trigger happen.
+            "BINANCE_ETL_START_DATE": time.strftime("%Y-%m-%d", time.gmtime()),
+            "BINANCE_ETL_SYMBOLS": "BTCUSDT,ETHUSDT",
+            "BINANCE_ETL_STAGING_ROOT": str(home / "staging"),
+            "BINANCE_ETL_WAREHOUSE_DB": os.environ["BINANCE_ETL_WAREHOUSE_DB"],
+        }
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self, timeout: float = 240) -> None:
+        self._reset_backends()
+        migrate = subprocess.run([AIRFLOW, "db", "migrate"], env=self.env, capture_output=True, text=True, cwd=ROOT)
+        if migrate.returncode:
+            raise RuntimeError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
+        self._spawn("api-server", [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(self.port)])
+        self._spawn("scheduler", [AIRFLOW, "scheduler"])
+        self._spawn("dag-processor", [AIRFLOW, "dag-processor"])
+        for name in self.workers:
+            env = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
+            command = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', name, AIRFLOW, "celery",
+                       "worker", "--celery-hostname", f"{name}@%h"]  # fmt: skip
+            self._spawn(name, command, env)
+        deadline = time.monotonic() + timeout
+        self._wait(lambda: self._healthy(), deadline, "the api-server to answer")
+        self._wait(lambda: self.api("GET", "/api/v2/dags/binance_etl") is not None, deadline, "binance_etl to parse")
+        self._wait(self._workers_ready, deadline, "both celery workers to be ready")
+        self.api("PATCH", "/api/v2/dags/binance_etl", {"is_paused": False})
+
+    def stop(self) -> None:
+        """SIGTERM each component's process group (workers' pools and log servers too), then SIGKILL."""
+        for _, process, _ in self.processes:
+            _signal_group(process, signal.SIGTERM)
+        for _, process, log in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            _signal_group(process, signal.SIGKILL)
+            log.close()
+        self.processes.clear()
+
+    def logs(self) -> str:
+        """The tail of every component's output, for a failure message."""
+        return "\n".join(f"--- {name}\n" + (self.home / f"{name}.log").read_text()[-3000:]
+                         for name, _, _ in self.processes)  # fmt: skip
+
+    def _reset_backends(self) -> None:
+        psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
+        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)"], check=True)
+        subprocess.run([*psql, f"CREATE DATABASE {self.database}"], check=True)
+        subprocess.run(["redis-cli", "-n", str(self.redis_db), "FLUSHDB"], check=True, capture_output=True)
+        shutil.rmtree(self.home / "logs", ignore_errors=True)
+
+    def _spawn(self, name: str, command: list[str], extra_env: dict[str, str] | None = None) -> None:
+        log = (self.home / f"{name}.log").open("w")
+        process = subprocess.Popen(command, env={**self.env, **(extra_env or {})}, stdout=log,
+                                   stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)  # fmt: skip
+        self.processes.append((name, process, log))
+
+    def _wait(self, ready: Any, deadline: float, what: str) -> None:
+        while time.monotonic() < deadline:
+            dead = [name for name, process, _ in self.processes if process.poll() is not None]
+            if dead:
+                raise RuntimeError(f"{', '.join(dead)} exited while waiting for {what}\n{self.logs()}")
+            try:
+                if ready():
+                    return
+            except (OSError, urllib.error.URLError):
+                pass
+            time.sleep(1)
+        raise TimeoutError(f"timed out waiting for {what}\n{self.logs()}")
+
+    def _healthy(self) -> bool:
+        with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=5) as response:
+            return response.status == 200
+
+    def _workers_ready(self) -> bool:
+        return all("ready." in (self.home / f"{name}.log").read_text() for name in self.workers)
+
+    # -- REST API --------------------------------------------------------------------------------
+
+    def token(self) -> str:
+        if self._token is None:
+            body = json.dumps({"username": USER, "password": PASSWORD}).encode()
+            request = urllib.request.Request(f"{self.url}/auth/token", data=body, method="POST",
+                                             headers={"Content-Type": "application/json"})  # fmt: skip
+            with urllib.request.urlopen(request, timeout=10) as response:
+                self._token = json.loads(response.read())["access_token"]
+        return self._token
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """JSON from the REST API; None on 404."""
+        headers = {"Authorization": f"Bearer {self.token()}", "Content-Type": "application/json"}
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as err:
+            if err.code == 404:
+                return None
+            raise RuntimeError(f"{method} {path}: HTTP {err.code} {err.read()[:500]!r}") from None
+
+    def wait_for_run(self, run_id: str, timeout: float = 300) -> str:
+        """The final state of a DAG run."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.api("GET", f"/api/v2/dags/binance_etl/dagRuns/{run_id}")["state"]
+            if state in ("success", "failed"):
+                return state
+            time.sleep(2)
+        raise TimeoutError(f"run {run_id} did not finish in {timeout} s\n{self.logs()}")
+
+    def task_instances(self, run_id: str) -> list[dict[str, Any]]:
+        path = f"/api/v2/dags/binance_etl/dagRuns/{run_id}/taskInstances?limit=1000"
+        return self.api("GET", path)["task_instances"]

@@ -1,0 +1,109 @@
+"""Operating binance_etl as users do: a real deployment (api-server, scheduler, dag-processor, two Celery
+workers on PostgreSQL + Redis) driven through the UI in headless Chromium and through the REST API."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import MySQLdb
+import pytest
+
+from tests.airflow_stack import PASSWORD, USER, AirflowStack
+from tests.conftest import ROOT, Sim, connection_uri
+from tests.dag_runs import assert_exact_candles
+
+pytestmark = pytest.mark.deployment
+CHROMIUM = "/usr/bin/chromium"
+WORKERS = ("worker-a", "worker-b")
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "artifacts")) / "ui"
+
+
+@pytest.fixture(scope="module")
+def stack(sim_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStack]:
+    connections = {
+        "AIRFLOW_CONN_BINANCE_DEFAULT": connection_uri(sim_url),
+        "AIRFLOW_CONN_BINANCE_WAREHOUSE": os.environ["AIRFLOW_CONN_BINANCE_WAREHOUSE"],
+    }
+    deployment = AirflowStack(tmp_path_factory.mktemp("stack"), connections, WORKERS, "airflow_stack_test")
+    try:
+        deployment.start()
+        yield deployment
+    finally:
+        deployment.stop()
+
+
+def test_trigger_form_in_a_real_browser_runs_the_dag_and_shows_its_log(
+    stack: AirflowStack, warehouse: MySQLdb.Connection
+):
+    """Log in, fill the trigger form (symbols, interval, explicit range), trigger, wait for success, read a log."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    symbols, start, end = ["BTCUSDT", "ETHUSDT", "BNBUSDT"], "2024-05-01", "2024-05-03"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(30_000)
+        page.goto(stack.url + "/")
+        page.get_by_label("Username").fill(USER)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(stack.url + "/")
+
+        page.goto(stack.url + "/dags/binance_etl")
+        page.get_by_role("button", name="Trigger").first.click()
+        form = page.get_by_role("dialog")
+        form.locator("#element_symbols").fill("\n".join(symbols))
+        form.locator("#element_interval").click()
+        page.get_by_role("option", name="15m", exact=True).click()
+        form.locator("#element_start").fill(start)
+        form.locator("#element_end").fill(end)
+        form.screenshot(path=ARTIFACTS / "trigger_form.png")
+        form.get_by_role("button", name="Trigger").click()
+
+        page.wait_for_url("**/dags/binance_etl/runs/**")
+        run_id = unquote(page.url.rsplit("/runs/", 1)[1].split("/")[0])
+        assert stack.wait_for_run(run_id) == "success", stack.logs()
+        page.reload()
+        header = page.locator("h2", has_text=run_id).locator("xpath=..")
+        expect(header).to_contain_text("Success")
+        page.screenshot(path=ARTIFACTS / "run_success.png")
+
+        page.goto(f"{stack.url}/dags/binance_etl/runs/{quote(run_id)}/tasks/notify")
+        expect(page.get_by_text(f"binance_etl {run_id}: SUCCESS")).to_be_visible()
+        page.screenshot(path=ARTIFACTS / "notify_log.png")
+        browser.close()
+
+    conf = stack.api("GET", f"/api/v2/dags/binance_etl/dagRuns/{quote(run_id)}")["conf"]
+    assert conf == {"symbols": symbols, "interval": "15m", "start": start, "end": end}
+    for symbol in symbols:
+        got = assert_exact_candles(warehouse, symbol, "15m", datetime(2024, 5, 1, tzinfo=UTC),
+                                   datetime(2024, 5, 3, tzinfo=UTC))  # fmt: skip
+        assert got == 2 * 96
+
+
+def test_celery_workers_share_one_runs_mapped_tasks(stack: AirflowStack, sim_url: str, warehouse: MySQLdb.Connection):
+    """Four symbols extracted at once with slow answers: two workers of concurrency 2 must both take some."""
+    sim = Sim(sim_url)
+    sim.configure(latency_ms=1500)
+    try:
+        conf = {"symbols": ["BTCUSDT", "ETHUSDT", "BNBUSDT", "LTCUSDT"], "interval": "1h",
+                "start": "2024-05-01", "end": "2024-05-02"}  # fmt: skip
+        run = stack.api("POST", "/api/v2/dags/binance_etl/dagRuns", {"logical_date": None, "conf": conf})
+        assert stack.wait_for_run(run["dag_run_id"]) == "success", stack.logs()
+    finally:
+        sim.reset()
+    instances = stack.task_instances(run["dag_run_id"])
+    mapped = [ti for ti in instances if ti["task_id"] in ("extract_klines", "transform_klines")]
+    assert len(mapped) == 8
+    assert {ti["hostname"] for ti in mapped} == set(WORKERS)
+    ran = [ti for ti in instances if ti["state"] != "skipped"]
+    assert {ti["hostname"] for ti in ran} <= set(WORKERS)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    where = sorted((ti["task_id"], ti["map_index"], ti["hostname"]) for ti in ran)
+    (ARTIFACTS / "celery_hostnames.json").write_text(json.dumps(where, indent=1))
