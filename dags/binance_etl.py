@@ -46,7 +46,7 @@ from include.run_window import resolve
     user_defined_macros=MACROS,
     default_args={
         "retries": 2,
-        "retry_delay": timedelta(seconds=30),
+        "retry_delay": timedelta(seconds=settings.RETRY_DELAY_S),
         "retry_exponential_backoff": True,
         "on_failure_callback": task_failed,
     },

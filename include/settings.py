@@ -14,6 +14,8 @@ NOTIFY_CONN_ID = os.environ.get("BINANCE_ETL_NOTIFY_CONN", "binance_notify")
 STAGING_ROOT = Path(os.environ.get("BINANCE_ETL_STAGING_ROOT", Path(tempfile.gettempdir()) / "binance_etl"))
 KEEP_STAGING = os.environ.get("BINANCE_ETL_KEEP_STAGING", "false").lower() in ("1", "true", "yes")
 EXTRACT_WORKERS = int(os.environ.get("BINANCE_ETL_EXTRACT_WORKERS", "4"))
+# First retry delay of a failed task (doubling on each retry, two retries).
+RETRY_DELAY_S = float(os.environ.get("BINANCE_ETL_RETRY_DELAY", "30"))
 # Missing candles a run tolerates inside a symbol's series (exchange outages leave real gaps).
 DQ_ALLOWED_GAPS = int(os.environ.get("BINANCE_ETL_DQ_ALLOWED_GAPS", "0"))
 DEFAULT_SYMBOLS = os.environ.get("BINANCE_ETL_SYMBOLS", "BTCUSDT,ETHUSDT,BNBUSDT,SOLUSDT,XRPUSDT").split(",")

@@ -57,9 +57,13 @@ def test_bad_params_fail_fast_naming_the_problem(
 def test_a_warehouse_that_points_nowhere_fails_the_run_naming_it(
     airflow_db: None, binance_conn: Sim, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
 ):
+    from include import settings
+
     nowhere = {"conn_type": "mysql", "host": "127.0.0.1", "port": 1, "login": "root", "schema": WAREHOUSE_DB}
     monkeypatch.setenv("AIRFLOW_CONN_BINANCE_WAREHOUSE", json.dumps(nowhere))
+    monkeypatch.setattr(settings, "RETRY_DELAY_S", 1.0)  # both retries happen, 1 s and 2 s apart
     assert run_dag(DAY, DAY + timedelta(hours=3), ["BTCUSDT"]) == "failed"
     output = capfd.readouterr().out
+    assert output.count("Can't connect to") >= 3  # the first try and two retries
     assert "Can't connect to" in output and "127.0.0.1" in output
     assert "create_database" in output
