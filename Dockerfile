@@ -6,7 +6,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 USER airflow
 # Named volumes mounted here inherit the airflow user as owner.
-RUN mkdir -p /opt/airflow/staging /opt/airflow/auth
+RUN mkdir -p /opt/airflow/staging /opt/airflow/auth && chmod g+rwx /opt/airflow/staging /opt/airflow/auth
 COPY requirements.txt constraints.txt /opt/airflow/
 RUN pip install --no-cache-dir -r /opt/airflow/requirements.txt -c /opt/airflow/constraints.txt
 COPY dags /opt/airflow/dags

@@ -15,22 +15,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from binance_airflow import etl_steps as steps
 from binance_airflow.assets import table_asset
+from binance_airflow.dag_defaults import default_args
 from binance_airflow.hook import BinanceHook
-from binance_airflow.notify import notify_run, task_failed
+from binance_airflow.notify import notify_run
 from binance_airflow.quality import GATES, MACROS, quality_gate
+from binance_airflow.schema_tasks import warehouse_schema
 from binance_airflow.sensor import BinanceApiSensor
 from binance_airflow.timetable import HistoryThenDailyTimetable
-from binance_airflow.warehouse import ensure_database
 from include import settings
 from include.intervals import INTERVALS
 from include.run_window import resolve
@@ -44,12 +44,7 @@ from include.run_window import resolve
     max_active_runs=2,
     template_searchpath=[str(settings.SQL_DIR)],
     user_defined_macros=MACROS,
-    default_args={
-        "retries": 2,
-        "retry_delay": timedelta(seconds=settings.RETRY_DELAY_S),
-        "retry_exponential_backoff": True,
-        "on_failure_callback": task_failed,
-    },
+    default_args=default_args(),
     params={
         "symbols": Param(
             settings.DEFAULT_SYMBOLS,
@@ -83,20 +78,6 @@ def binance_etl() -> None:
         with fail_without_retry():
             window = resolve(params, data_interval_start, data_interval_end, logical_date)
         return {"window": window.as_dict(), "folder": str(steps.run_dir(run_id))}
-
-    @task
-    def create_database() -> None:
-        """Create the warehouse database if it is missing."""
-        ensure_database(settings.WAREHOUSE_DATABASE)
-
-    create_schema = SQLExecuteQueryOperator(
-        task_id="create_schema",
-        conn_id=settings.WAREHOUSE_CONN_ID,
-        database=settings.WAREHOUSE_DATABASE,
-        sql=list(settings.SCHEMA_FILES),  # a copy: rendering replaces the names with the file contents
-        split_statements=True,
-        doc_md="Applies `include/sql/*.sql` (CREATE TABLE IF NOT EXISTS, one file per table).",
-    )
 
     @task
     def extract_exchange_info(window: dict[str, Any], folder: str) -> list[dict[str, Any]]:
@@ -169,7 +150,7 @@ def binance_etl() -> None:
 
     run = plan()
     window, folder = run["window"], run["folder"]
-    schema = create_database() >> create_schema
+    schema = warehouse_schema()
     info = extract_exchange_info(window, folder)
     binance_up >> [run, info]
     raw_klines = extract_klines.partial(window=window, folder=folder).expand_kwargs(info)

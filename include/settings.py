@@ -12,10 +12,13 @@ WAREHOUSE_CONN_ID = os.environ.get("BINANCE_ETL_WAREHOUSE_CONN", "binance_wareho
 WAREHOUSE_DATABASE = os.environ.get("BINANCE_ETL_WAREHOUSE_DB", "binance_dw")
 NOTIFY_CONN_ID = os.environ.get("BINANCE_ETL_NOTIFY_CONN", "binance_notify")
 STAGING_ROOT = Path(os.environ.get("BINANCE_ETL_STAGING_ROOT", Path(tempfile.gettempdir()) / "binance_etl"))
+INBOX_ROOT = Path(os.environ.get("BINANCE_ETL_INBOX", Path(tempfile.gettempdir()) / "binance_etl_inbox"))
 KEEP_STAGING = os.environ.get("BINANCE_ETL_KEEP_STAGING", "false").lower() in ("1", "true", "yes")
 EXTRACT_WORKERS = int(os.environ.get("BINANCE_ETL_EXTRACT_WORKERS", "4"))
 # First retry delay of a failed task (doubling on each retry, two retries).
 RETRY_DELAY_S = float(os.environ.get("BINANCE_ETL_RETRY_DELAY", "30"))
+# Days of rolling origins in the forecast backtest (one refit per day).
+FORECAST_BACKTEST_FOLDS = int(os.environ.get("BINANCE_ETL_FORECAST_FOLDS", "7"))
 # Missing candles a run tolerates inside a symbol's series (exchange outages leave real gaps).
 DQ_ALLOWED_GAPS = int(os.environ.get("BINANCE_ETL_DQ_ALLOWED_GAPS", "0"))
 DEFAULT_SYMBOLS = os.environ.get("BINANCE_ETL_SYMBOLS", "BTCUSDT,ETHUSDT,BNBUSDT,SOLUSDT,XRPUSDT").split(",")
@@ -31,4 +34,11 @@ SCHEMA_FILES = (
     "fact_balance.sql",
     "etl_run_log.sql",
     "etl_reject.sql",
+    "fact_forecast.sql",
+    "forecast_metrics.sql",
+    # BI views (CREATE OR REPLACE), after the tables they read
+    "views/v_daily_ohlcv.sql",
+    "views/v_monthly_returns.sql",
+    "views/v_top_movers_24h.sql",
+    "views/v_portfolio_value.sql",
 )

@@ -26,6 +26,7 @@ from tests.conftest import ROOT
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 PG_DSN = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"
+DAG_IDS = ("binance_etl", "binance_forecast")
 USER, PASSWORD = "admin", "stack-" + secrets.token_hex(6)
 
 
@@ -97,9 +98,11 @@ class AirflowStack:
             self._spawn(name, command, env)
         deadline = time.monotonic() + timeout
         self._wait(lambda: self._healthy(), deadline, "the api-server to answer")
-        self._wait(lambda: self.api("GET", "/api/v2/dags/binance_etl") is not None, deadline, "binance_etl to parse")
+        for dag_id in DAG_IDS:
+            parsed = f"/api/v2/dags/{dag_id}"
+            self._wait(lambda path=parsed: self.api("GET", path) is not None, deadline, f"{dag_id} to parse")
+            self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
         self._wait(self._workers_ready, deadline, "both celery workers to be ready")
-        self.api("PATCH", "/api/v2/dags/binance_etl", {"is_paused": False})
 
     def stop(self) -> None:
         """SIGTERM each component's process group (workers' pools and log servers too), then SIGKILL."""
@@ -177,15 +180,18 @@ class AirflowStack:
                 return None
             raise RuntimeError(f"{method} {path}: HTTP {err.code} {err.read()[:500]!r}") from None
 
-    def wait_for_run(self, run_id: str, timeout: float = 300) -> str:
+    def wait_for_run(self, run_id: str, timeout: float = 300, dag_id: str = "binance_etl") -> str:
         """The final state of a DAG run."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.api("GET", f"/api/v2/dags/binance_etl/dagRuns/{run_id}")["state"]
+            state = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")["state"]
             if state in ("success", "failed"):
                 return state
             time.sleep(2)
-        raise TimeoutError(f"run {run_id} did not finish in {timeout} s\n{self.logs()}")
+        raise TimeoutError(f"{dag_id} run {run_id} did not finish in {timeout} s\n{self.logs()}")
+
+    def runs(self, dag_id: str) -> list[dict[str, Any]]:
+        return self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit=100")["dag_runs"]
 
     def task_instances(self, run_id: str) -> list[dict[str, Any]]:
         path = f"/api/v2/dags/binance_etl/dagRuns/{run_id}/taskInstances?limit=1000"

@@ -53,7 +53,7 @@ def test_dockerfile_installs_the_pinned_requirements_and_ships_the_code():
     assert "-r /opt/airflow/requirements.txt -c /opt/airflow/constraints.txt" in dockerfile
     for folder in ("dags", "plugins", "include"):
         assert f"COPY {folder} /opt/airflow/{folder}" in dockerfile
-    assert "RUN mkdir -p /opt/airflow/staging /opt/airflow/auth" in dockerfile
+    assert "RUN mkdir -p /opt/airflow/staging /opt/airflow/auth && chmod g+rwx" in dockerfile
     requirements = (ROOT / "requirements.txt").read_text()
     assert "apache-airflow==3.3.2" in requirements
     assert "apache-airflow-providers-celery==" in requirements

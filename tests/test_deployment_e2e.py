@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import json
 import os
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 import MySQLdb
 import pytest
 
 from tests.airflow_stack import PASSWORD, USER, AirflowStack
-from tests.conftest import ROOT, Sim, connection_uri
-from tests.dag_runs import assert_exact_candles
+from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
+from tests.dag_runs import assert_exact_candles, query
 
 pytestmark = pytest.mark.deployment
 CHROMIUM = "/usr/bin/chromium"
@@ -37,6 +41,15 @@ def stack(sim_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ai
         deployment.stop()
 
 
+def sign_in(page: Any, stack: AirflowStack) -> None:
+    """Through the simple auth manager's login page, as a user would."""
+    page.goto(stack.url + "/")
+    page.get_by_label("Username").fill(USER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(stack.url + "/")
+
+
 def test_trigger_form_in_a_real_browser_runs_the_dag_and_shows_its_log(
     stack: AirflowStack, warehouse: MySQLdb.Connection
 ):
@@ -49,11 +62,7 @@ def test_trigger_form_in_a_real_browser_runs_the_dag_and_shows_its_log(
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(30_000)
-        page.goto(stack.url + "/")
-        page.get_by_label("Username").fill(USER)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(stack.url + "/")
+        sign_in(page, stack)
 
         page.goto(stack.url + "/dags/binance_etl")
         page.get_by_role("button", name="Trigger").first.click()
@@ -107,3 +116,49 @@ def test_celery_workers_share_one_runs_mapped_tasks(stack: AirflowStack, sim_url
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     where = sorted((ti["task_id"], ti["map_index"], ti["hostname"]) for ti in ran)
     (ARTIFACTS / "celery_hostnames.json").write_text(json.dumps(where, indent=1))
+
+
+def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
+    stack: AirflowStack, warehouse: MySQLdb.Connection
+):
+    """A week of 1h candles: the fact_kline Asset starts binance_forecast, and the dashboard, opened from
+    the UI's navigation, charts exactly what the warehouse holds."""
+    from playwright.sync_api import expect, sync_playwright
+
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    conf = {"symbols": ["BTCUSDT", "ETHUSDT"], "interval": "1h", "start": (end - timedelta(days=8)).isoformat(),
+            "end": end.isoformat()}  # fmt: skip
+    forecasts_before = {run["dag_run_id"] for run in stack.runs("binance_forecast")}
+    run = stack.api("POST", "/api/v2/dags/binance_etl/dagRuns", {"logical_date": None, "conf": conf})
+    assert stack.wait_for_run(run["dag_run_id"]) == "success", stack.logs()
+    deadline = time.monotonic() + 120
+    while not (triggered := [r for r in stack.runs("binance_forecast") if r["dag_run_id"] not in forecasts_before]):
+        assert time.monotonic() < deadline, "the fact_kline Asset did not trigger binance_forecast"
+        time.sleep(2)
+    assert triggered[0]["run_type"] == "asset_triggered"
+    assert stack.wait_for_run(triggered[0]["dag_run_id"], dag_id="binance_forecast") == "success", stack.logs()
+
+    with pytest.raises(urllib.error.HTTPError) as anonymous:
+        urllib.request.urlopen(f"{stack.url}/binance-dashboard/api/series", timeout=10)
+    assert anonymous.value.code == 401
+    shown = query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline WHERE symbol = 'BTCUSDT' "
+                             f"AND open_time >= '{(end - timedelta(days=7)):%Y-%m-%d}'")[0][0]  # fmt: skip
+    assert shown == 7 * 24
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1300})
+        page.set_default_timeout(30_000)
+        sign_in(page, stack)
+        page.get_by_role("link", name="Binance dashboard").first.click()
+        page.wait_for_url("**/plugin/binance-dashboard")
+        dashboard = page.frame_locator("iframe").first
+        expect(dashboard.locator("#candles")).to_have_attribute("data-points", str(shown))
+        expect(dashboard.locator("#forecast")).to_have_attribute("data-points", "24")
+        expect(dashboard.locator("#movers")).to_have_attribute("data-points", "2")
+        expect(dashboard.locator("#portfolio")).to_have_attribute("data-points", "1")
+        page.screenshot(path=ARTIFACTS / "dashboard.png")
+        traces = dashboard.locator("#candles").evaluate("chart => chart.data.map(trace => trace.type)")
+        assert traces == ["candlestick", "bar"]  # Plotly drew a candlestick and its volume bars
+        expect(dashboard.locator("#status")).to_have_text("")
+        browser.close()

@@ -4,5 +4,6 @@ CREATE TABLE IF NOT EXISTS fact_balance (
     snapshot_time DATETIME(3)   NOT NULL,
     free          DECIMAL(36,8) NOT NULL,
     locked        DECIMAL(36,8) NOT NULL,
+    source        VARCHAR(128)  NOT NULL DEFAULT 'binance_api',
     PRIMARY KEY (asset, snapshot_time)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

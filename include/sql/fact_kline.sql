@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS fact_kline (
     trades                 BIGINT         NULL,
     taker_buy_base_volume  DECIMAL(36,8)  NULL,
     taker_buy_quote_volume DECIMAL(36,8)  NULL,
+    source                 VARCHAR(128)   NOT NULL DEFAULT 'binance_api',
     PRIMARY KEY (symbol, `interval`, open_time),
     KEY ix_fact_kline_date (date_key),
     CONSTRAINT fk_fact_kline_date FOREIGN KEY (date_key) REFERENCES dim_date (date_key),

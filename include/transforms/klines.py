@@ -26,7 +26,9 @@ COLUMNS = (
     "trades",
     "taker_buy_base_volume",
     "taker_buy_quote_volume",
+    "source",
 )
+API_SOURCE = "binance_api"
 REJECT_COLUMNS = ("symbol", "interval", "open_time_ms", "reason", "raw")
 
 
@@ -71,17 +73,23 @@ def _timestamp_ms(value: Any, name: str) -> int:
     return value // 1000 if value >= 10**14 else value  # microsecond timestamps (16 digits)
 
 
-def parse_kline(raw: list[Any], symbol: str, interval: str) -> tuple[Any, ...]:
-    """One kline array → a row in ``COLUMNS`` order; ValueError says what is wrong with it."""
+def parse_kline(raw: list[Any], symbol: str, interval: str, source: str = API_SOURCE) -> tuple[Any, ...]:
+    """One kline array → a row in ``COLUMNS`` order; ValueError says what is wrong with it.
+
+    Quote volume, trades and taker volumes may be None (files that only carry OHLCV): stored as NULL.
+    """
     if not isinstance(raw, list) or len(raw) < 11:
         raise ValueError(f"expected a 12-element kline array, got {type(raw).__name__} of {len(raw or [])}")
     open_ms, close_ms = _timestamp_ms(raw[0], "open time"), _timestamp_ms(raw[6], "close time")
     o, h, low, c, v = (
         _decimal(raw[i], n) for i, n in ((1, "open"), (2, "high"), (3, "low"), (4, "close"), (5, "volume"))
     )
-    qv, tb, tq = (_decimal(raw[i], n) for i, n in ((7, "quote volume"), (9, "taker base"), (10, "taker quote")))
+    qv, tb, tq = (
+        Decimal(0) if raw[i] is None else _decimal(raw[i], n)
+        for i, n in ((7, "quote volume"), (9, "taker base"), (10, "taker quote"))
+    )
     trades = raw[8]
-    if isinstance(trades, bool) or not isinstance(trades, int) or trades < 0:
+    if trades is not None and (isinstance(trades, bool) or not isinstance(trades, int) or trades < 0):
         raise ValueError(f"number of trades {trades!r} is not a non-negative integer")
     if min(o, h, low, c) <= 0:
         raise ValueError("prices must be positive")
@@ -111,10 +119,13 @@ def parse_kline(raw: list[Any], symbol: str, interval: str) -> tuple[Any, ...]:
         trades,
         raw[9],
         raw[10],
+        source,
     )
 
 
-def transform_klines(raw_rows: Iterable[list[Any]], symbol: str, interval: str, now_ms: int) -> KlineBatch:
+def transform_klines(
+    raw_rows: Iterable[list[Any]], symbol: str, interval: str, now_ms: int, source: str = API_SOURCE
+) -> KlineBatch:
     """Parse, validate and dedupe (last wins) one symbol's klines; nothing is dropped silently.
 
     A candle whose close time is not yet past ``now_ms`` is still open: it is rejected as
@@ -127,7 +138,7 @@ def transform_klines(raw_rows: Iterable[list[Any]], symbol: str, interval: str, 
         seen += 1
         open_ms = raw[0] if isinstance(raw, list) and raw and isinstance(raw[0], int) else None
         try:
-            row = parse_kline(raw, symbol, interval)
+            row = parse_kline(raw, symbol, interval, source)
         except ValueError as err:
             rejects.append((symbol, interval, open_ms, str(err), repr(raw)[:500]))
             continue

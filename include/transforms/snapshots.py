@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from include.transforms.klines import sql_datetime
@@ -23,7 +23,7 @@ TICKER_COLUMNS = (
     "window_open_time",
     "window_close_time",
 )
-BALANCE_COLUMNS = ("asset", "snapshot_time", "free", "locked")
+BALANCE_COLUMNS = ("asset", "snapshot_time", "free", "locked", "source")
 
 
 def symbol_rows(exchange_info: dict[str, Any], wanted: list[str]) -> list[tuple[Any, ...]]:
@@ -61,11 +61,19 @@ def ticker_rows(tickers: list[dict[str, Any]], snapshot_ms: int) -> list[tuple[A
     return rows
 
 
-def balance_rows(account: dict[str, Any], snapshot_ms: int) -> list[tuple[Any, ...]]:
-    """fact_balance rows for every asset with a non-zero free or locked amount."""
+def balance_rows(account: dict[str, Any], snapshot_ms: int, source: str = "binance_api") -> list[tuple[Any, ...]]:
+    """fact_balance rows for every asset with a non-zero free or locked amount; ValueError names a bad one."""
     rows = []
     for b in account.get("balances", []):
-        free, locked = Decimal(b["free"]), Decimal(b["locked"])
+        asset = str(b.get("asset", ""))
+        if not asset.isalnum() or not asset.isupper() or len(asset) > 20:
+            raise ValueError(f"asset {asset!r} is not an upper-case asset code such as BTC")
+        try:
+            free, locked = Decimal(str(b["free"])), Decimal(str(b["locked"]))
+        except (KeyError, InvalidOperation):
+            raise ValueError(f"{asset}: free and locked must be decimal numbers, got {b!r}") from None
+        if not (free.is_finite() and locked.is_finite()) or free < 0 or locked < 0:
+            raise ValueError(f"{asset}: free {b['free']} and locked {b['locked']} must be non-negative numbers")
         if free or locked:
-            rows.append((b["asset"], sql_datetime(snapshot_ms), b["free"], b["locked"]))
+            rows.append((asset, sql_datetime(snapshot_ms), str(b["free"]), str(b["locked"]), source))
     return rows

@@ -48,6 +48,30 @@ def ensure_database(database: str) -> None:
     hook.run(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4")
 
 
+# Columns added after the first release: CREATE TABLE IF NOT EXISTS leaves older tables without them.
+ADDED_COLUMNS = (
+    ("fact_kline", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
+    ("fact_balance", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
+)
+
+
+def upgrade_schema(database: str) -> list[str]:
+    """Add any of ``ADDED_COLUMNS`` an existing warehouse lacks; returns what was added."""
+    hook = warehouse_hook(database)
+    added = []
+    for table, column, definition in ADDED_COLUMNS:
+        present = hook.get_first(
+            "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s "
+            "AND COLUMN_NAME = %s",
+            parameters=(database, table, column),
+        )[0]
+        if not present:
+            hook.run(f"ALTER TABLE `{table}` ADD COLUMN `{column}` {definition}")
+            log.info("added %s.%s", table, column)
+            added.append(f"{table}.{column}")
+    return added
+
+
 @contextmanager
 def transaction(hook: MySqlHook) -> Iterator[Any]:
     """A cursor inside one transaction: committed when the block ends, rolled back when it raises."""

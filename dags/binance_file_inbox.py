@@ -1,0 +1,62 @@
+"""binance_file_inbox: klines and balances exported to CSV, JSON or XLSX files, into the same warehouse tables.
+
+Every 15 minutes (or on trigger) each file dropped into the inbox (`BINANCE_ETL_INBOX`) is validated
+with the API path's rules and loaded whole in one transaction, its rows tagged `source = file:<name>`,
+then moved to `processed/`; a file with anything wrong goes to `rejected/` beside a `.reason.txt` and
+nothing of it is loaded. Kline files need their symbols in `dim_symbol` (one binance_etl run).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import dag, task
+
+from binance_airflow import inbox_steps
+from binance_airflow.assets import table_asset
+from binance_airflow.dag_defaults import default_args
+from binance_airflow.notify import WebhookNotifier
+from binance_airflow.schema_tasks import warehouse_schema
+from include import settings
+
+
+@dag(
+    dag_id="binance_file_inbox",
+    schedule=timedelta(minutes=15),
+    start_date=datetime(2024, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    template_searchpath=[str(settings.SQL_DIR)],
+    default_args=default_args(),
+    doc_md=__doc__,
+    tags=["binance", "files"],
+)
+def binance_file_inbox() -> None:
+    @task
+    def list_inbox() -> list[str]:
+        """Files waiting in the inbox, oldest first."""
+        return inbox_steps.pending_files(settings.INBOX_ROOT)
+
+    @task(
+        max_active_tis_per_dagrun=2,
+        outlets=[table_asset("fact_kline"), table_asset("fact_balance")],
+        doc_md="Validate one file and load it whole (or reject it with a reason); then file it away.",
+    )
+    def ingest_file(path: str, run_id: Any = None) -> dict[str, Any]:
+        return inbox_steps.ingest(Path(path), run_id)
+
+    @task(trigger_rule="all_done", retries=0, on_failure_callback=None)
+    def report(results: list[dict[str, Any]], **context: Any) -> dict[str, Any]:
+        """Log and post which files were loaded and which were rejected, and why."""
+        summary = inbox_steps.summary(list(results))
+        WebhookNotifier(json=summary).notify(context)
+        return summary
+
+    files = list_inbox()
+    warehouse_schema() >> files
+    report(ingest_file.expand(path=files))
+
+
+binance_file_inbox()

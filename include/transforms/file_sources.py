@@ -1,0 +1,175 @@
+"""Klines and balances exported to CSV, JSON or XLSX files: read, recognise, validate (pure; no Airflow).
+
+A file is a table with a header naming its columns (a JSON file: a list of objects, or ``{"rows": [...]}``):
+- klines: ``symbol, interval, open_time, open, high, low, close, volume`` and optionally ``close_time,
+  quote_volume, trades, taker_buy_base_volume, taker_buy_quote_volume``; times as epoch milliseconds or
+  ISO UTC datetimes;
+- balances: ``asset, free, locked, snapshot_time``.
+Rows go through the same validation as the API's (``klines.transform_klines``, ``snapshots.balance_rows``).
+Any invalid row rejects the whole file with the reasons: a file is loaded completely or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from include.intervals import next_open, validate_interval
+from include.run_window import normalise_symbols
+from include.transforms import klines, snapshots
+
+SUFFIXES = (".csv", ".json", ".xlsx")
+KLINE_REQUIRED = ("symbol", "interval", "open_time", "open", "high", "low", "close", "volume")
+KLINE_OPTIONAL = ("close_time", "quote_volume", "trades", "taker_buy_base_volume", "taker_buy_quote_volume")
+BALANCE_REQUIRED = ("asset", "free", "locked", "snapshot_time")
+MAX_REASONS = 20
+
+
+class FileRejected(ValueError):
+    """The file cannot be loaded; the message says why (every invalid row, up to ``MAX_REASONS``)."""
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    kind: str  # "klines" or "balances"
+    rows: list[tuple[Any, ...]]  # in klines.COLUMNS or snapshots.BALANCE_COLUMNS order
+    hours: tuple[int, int] | None  # [first, last] open times (ms) of klines, for dim_date
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The file's rows as dicts keyed by lower-cased header names."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                records = list(csv.DictReader(handle))
+        elif suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            records = data.get("rows") if isinstance(data, dict) else data
+            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+                raise FileRejected('a JSON file must hold a list of objects, or {"rows": [objects]}')
+        elif suffix == ".xlsx":
+            records = _xlsx_records(path)
+        else:
+            raise FileRejected(f"unsupported file type {suffix!r}; expected one of {', '.join(SUFFIXES)}")
+    except (UnicodeDecodeError, json.JSONDecodeError, csv.Error) as err:
+        raise FileRejected(f"cannot be read as {suffix[1:].upper()}: {err}") from None
+    if not records:
+        raise FileRejected("the file holds no rows")
+    return [{str(k).strip().lower(): v for k, v in record.items() if k is not None} for record in records]
+
+
+def _xlsx_records(path: Path) -> list[dict[str, Any]]:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError) as err:
+        raise FileRejected(f"cannot be read as XLSX: {err}") from None
+    try:
+        rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    finally:
+        workbook.close()
+    if not rows:
+        return []
+    header = [str(name).strip() if name is not None else "" for name in rows[0]]
+    return [dict(zip(header, row, strict=False)) for row in rows[1:] if any(v is not None for v in row)]
+
+
+def parse(path: Path, now_ms: int) -> ParsedFile:
+    """Recognise and validate one file; ``FileRejected`` says why it cannot be loaded."""
+    records = read_records(path)
+    columns = set(records[0])
+    source = f"file:{path.name}"[:128]
+    if set(KLINE_REQUIRED) <= columns:
+        return _klines(records, now_ms, source)
+    if set(BALANCE_REQUIRED) <= columns:
+        return _balances(records, source)
+    missing_k = [c for c in KLINE_REQUIRED if c not in columns]
+    missing_b = [c for c in BALANCE_REQUIRED if c not in columns]
+    raise FileRejected(
+        f"columns {sorted(columns)} are neither klines (missing {', '.join(missing_k)}) "
+        f"nor balances (missing {', '.join(missing_b)})"
+    )
+
+
+def _ms(value: Any, name: str) -> int:
+    """Epoch milliseconds from an int, a digit string or an ISO datetime (naive = UTC)."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
+        return int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{name} {value!r} is neither epoch milliseconds nor an ISO datetime") from None
+    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value).strip()
+
+
+def _kline_array(record: dict[str, Any], interval: str) -> list[Any]:
+    open_ms = _ms(record["open_time"], "open_time")
+    close = record.get("close_time")
+    close_ms = _ms(close, "close_time") if _text(close) else next_open(open_ms, interval) - 1
+    trades = _text(record.get("trades"))
+    return [open_ms, *(_text(record[c]) for c in ("open", "high", "low", "close", "volume")), close_ms,
+            _text(record.get("quote_volume")), int(float(trades)) if trades else None,
+            _text(record.get("taker_buy_base_volume")), _text(record.get("taker_buy_quote_volume")), "0"]  # fmt: skip
+
+
+def _klines(records: list[dict[str, Any]], now_ms: int, source: str) -> ParsedFile:
+    reasons: list[str] = []
+    series: dict[tuple[str, str], list[list[Any]]] = defaultdict(list)
+    for line, record in enumerate(records, start=2):
+        try:
+            (symbol,) = normalise_symbols([_text(record["symbol"]) or ""])
+            interval = validate_interval(_text(record["interval"]) or "")
+            series[symbol, interval].append(_kline_array(record, interval))
+        except (ValueError, TypeError) as err:
+            reasons.append(f"row {line}: {err}")
+    rows: list[tuple[Any, ...]] = []
+    for (symbol, interval), arrays in series.items():
+        batch = klines.transform_klines(arrays, symbol, interval, now_ms, source)
+        reasons += [f"{symbol} {interval} open_time_ms {r[2]}: {r[3]}" for r in batch.rejects]
+        if batch.duplicates:
+            reasons.append(f"{symbol} {interval}: {batch.duplicates} rows repeat an open time")
+        rows += batch.rows
+    _raise_if(reasons)
+    opens = [row[3] for row in rows]
+    return ParsedFile("klines", rows, (min(opens), max(opens)))
+
+
+def _balances(records: list[dict[str, Any]], source: str) -> ParsedFile:
+    reasons: list[str] = []
+    rows: list[tuple[Any, ...]] = []
+    for line, record in enumerate(records, start=2):
+        try:
+            snapshot_ms = _ms(record["snapshot_time"], "snapshot_time")
+            balance = {"asset": _text(record["asset"]) or "", "free": _text(record["free"]),
+                       "locked": _text(record["locked"])}  # fmt: skip
+            rows += snapshots.balance_rows({"balances": [balance]}, snapshot_ms, source)
+        except (ValueError, TypeError) as err:
+            reasons.append(f"row {line}: {err}")
+    keys = [(row[0], row[1]) for row in rows]
+    if len(set(keys)) != len(keys):
+        reasons.append("an asset appears twice for the same snapshot_time")
+    _raise_if(reasons)
+    return ParsedFile("balances", rows, None)
+
+
+def _raise_if(reasons: list[str]) -> None:
+    if reasons:
+        more = f" (and {len(reasons) - MAX_REASONS} more)" if len(reasons) > MAX_REASONS else ""
+        raise FileRejected(f"{len(reasons)} invalid rows: " + "; ".join(reasons[:MAX_REASONS]) + more)

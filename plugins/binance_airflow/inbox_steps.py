@@ -1,0 +1,91 @@
+"""The binance_file_inbox DAG's steps: list the inbox, load one file all-or-nothing, file it away."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from binance_airflow.warehouse import upsert_csv, warehouse_hook
+from include import settings
+from include.intervals import HOUR_MS
+from include.transforms import dim_date, klines, snapshots
+from include.transforms.file_sources import FileRejected, ParsedFile, parse
+from include.transforms.staging import write_csv
+
+log = logging.getLogger(__name__)
+PROCESSED, REJECTED = "processed", "rejected"
+
+
+def pending_files(inbox: Path) -> list[str]:
+    """Files waiting in the inbox (not hidden, not in processed/ or rejected/), oldest first."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    files = [p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")]
+    return [str(p) for p in sorted(files, key=lambda p: (p.stat().st_mtime, p.name))]
+
+
+def ingest(path: Path, run_id: str) -> dict[str, Any]:
+    """Validate and load one file, then move it to processed/ or, with a reason file, to rejected/.
+
+    A database error propagates (the task retries and the file stays in the inbox); anything wrong with
+    the file itself rejects it whole: nothing of it is loaded.
+    """
+    try:
+        parsed = parse(path, int(datetime.now(UTC).timestamp() * 1000))
+        loaded = _load(parsed, path, run_id)
+    except FileRejected as err:
+        target = _file_away(path, REJECTED)
+        target.with_name(target.name + ".reason.txt").write_text(f"{path.name}: {err}\n", encoding="utf-8")
+        log.warning("rejected %s: %s", path.name, err)
+        return {"file": path.name, "status": REJECTED, "reason": str(err), "moved_to": str(target)}
+    target = _file_away(path, PROCESSED)
+    log.info("loaded %s: %d %s rows into %s", path.name, loaded["rows_in"], parsed.kind, loaded["table"])
+    return {"file": path.name, "status": PROCESSED, "kind": parsed.kind, **loaded, "moved_to": str(target)}
+
+
+def _load(parsed: ParsedFile, path: Path, run_id: str) -> dict[str, Any]:
+    hook = warehouse_hook()
+    staging = settings.STAGING_ROOT / "binance_file_inbox" / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+    batch = f"{run_id}:{path.name}"
+    if parsed.kind == "balances":
+        table, columns, key = "fact_balance", snapshots.BALANCE_COLUMNS, ("asset", "snapshot_time")
+    else:
+        table, columns, key = "fact_kline", klines.COLUMNS, ("symbol", "interval", "open_time")
+        _require_known_symbols(hook, sorted({row[0] for row in parsed.rows}))
+        assert parsed.hours is not None
+        first, last = parsed.hours
+        dates = staging / f"dim_date.{path.name}.csv"
+        written = write_csv(dates, dim_date.COLUMNS, dim_date.hours(first, last + HOUR_MS))
+        upsert_csv(hook, "dim_date", dates, dim_date.COLUMNS, ("date_key",), written, batch)
+    csv_path = staging / f"{table}.{path.name}.csv"
+    rows = write_csv(csv_path, columns, parsed.rows)
+    return upsert_csv(hook, table, csv_path, columns, key, rows, batch).as_dict()
+
+
+def _require_known_symbols(hook: Any, symbols: list[str]) -> None:
+    placeholders = ", ".join(["%s"] * len(symbols))
+    known = {s for (s,) in hook.get_records(f"SELECT symbol FROM dim_symbol WHERE symbol IN ({placeholders})",
+                                            parameters=symbols)}  # fmt: skip
+    unknown = [s for s in symbols if s not in known]
+    if unknown:
+        raise FileRejected(f"symbols not in dim_symbol: {', '.join(unknown)} (load them once with binance_etl)")
+
+
+def _file_away(path: Path, folder: str) -> Path:
+    """Move ``path`` into ``folder`` beside it, stamped so a re-sent file never overwrites an earlier one."""
+    target = path.parent / folder / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{path.name}"
+    target.parent.mkdir(exist_ok=True)
+    os.replace(path, target)
+    return target
+
+
+def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "event": "inbox_summary",
+        "processed": [r["file"] for r in results if r["status"] == PROCESSED],
+        "rejected": {r["file"]: r["reason"] for r in results if r["status"] == REJECTED},
+        "rows": sum(r.get("rows_in", 0) for r in results),
+    }

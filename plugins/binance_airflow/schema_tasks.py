@@ -1,0 +1,35 @@
+"""The warehouse set-up every DAG runs first: create the database, apply include/sql, add newer columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+from airflow.sdk import task
+
+from binance_airflow.warehouse import ensure_database, upgrade_schema
+from include import settings
+
+
+def warehouse_schema() -> Any:
+    """``create_database >> create_schema >> upgrade_warehouse``; returns the last task to wait on."""
+
+    @task
+    def create_database() -> None:
+        """Create the warehouse database if it is missing."""
+        ensure_database(settings.WAREHOUSE_DATABASE)
+
+    @task
+    def upgrade_warehouse() -> list[str]:
+        """Add columns introduced since an existing warehouse was created (e.g. `source`)."""
+        return upgrade_schema(settings.WAREHOUSE_DATABASE)
+
+    create_schema = SQLExecuteQueryOperator(
+        task_id="create_schema",
+        conn_id=settings.WAREHOUSE_CONN_ID,
+        database=settings.WAREHOUSE_DATABASE,
+        sql=list(settings.SCHEMA_FILES),  # a copy: rendering replaces the names with the file contents
+        split_statements=True,
+        doc_md="Applies `include/sql/*.sql` (CREATE TABLE IF NOT EXISTS, CREATE OR REPLACE VIEW).",
+    )
+    return create_database() >> create_schema >> upgrade_warehouse()

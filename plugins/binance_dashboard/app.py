@@ -1,0 +1,91 @@
+"""The dashboard's FastAPI app: one static page (Plotly.js charts) and JSON endpoints over the warehouse.
+
+Every route requires a signed-in Airflow user (the api-server's JWT cookie or a bearer token).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import plotly
+from airflow.api_fastapi.core_api.security import get_user
+from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi.responses import FileResponse
+
+from binance_dashboard import queries
+from include.intervals import validate_interval
+from include.run_window import normalise_symbols
+
+STATIC = Path(__file__).resolve().parent / "static"
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+app = FastAPI(title="Binance warehouse dashboard", dependencies=[Depends(get_user)])
+
+
+@app.get("/", include_in_schema=False)
+def page() -> FileResponse:
+    return FileResponse(STATIC / "index.html")
+
+
+@app.get("/static/{name}", include_in_schema=False)
+def static(name: str) -> FileResponse:
+    if name == "plotly.min.js":
+        return FileResponse(PLOTLY_JS, media_type="text/javascript")
+    path = STATIC / name
+    if path.parent != STATIC or not path.is_file():
+        raise HTTPException(404)
+    return FileResponse(path)
+
+
+@app.get("/api/series")
+def series() -> list[dict[str, Any]]:
+    """Every loaded (symbol, interval) with its first and last open time."""
+    return queries.series()
+
+
+def _symbol(value: str) -> str:
+    try:
+        return normalise_symbols([value])[0]
+    except ValueError as err:
+        raise HTTPException(422, str(err)) from None
+
+
+def _day(value: str, name: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        raise HTTPException(422, f"{name} must be an ISO date such as 2024-05-01, got {value!r}") from None
+
+
+@app.get("/api/candles")
+def candles(symbol: str, interval: str, start: Annotated[str, Query()], end: Annotated[str, Query()]) -> dict[str, Any]:
+    """One series' candles in [start, end) (UTC ISO dates)."""
+    symbol = _symbol(symbol)
+    try:
+        validate_interval(interval)
+    except ValueError as err:
+        raise HTTPException(422, str(err)) from None
+    first, last = _day(start, "start"), _day(end, "end")
+    if first >= last:
+        raise HTTPException(422, "start must be before end")
+    return queries.candles(symbol, interval, first.replace(tzinfo=None), last.replace(tzinfo=None))
+
+
+@app.get("/api/forecast")
+def forecast(symbol: str) -> list[dict[str, Any]]:
+    """The latest 24-hour forecast of one symbol, with its intervals."""
+    return queries.forecast(_symbol(symbol))
+
+
+@app.get("/api/movers")
+def movers() -> list[dict[str, Any]]:
+    """The latest 24hr ticker of each symbol, ranked."""
+    return queries.movers()
+
+
+@app.get("/api/portfolio")
+def portfolio() -> list[dict[str, Any]]:
+    """Account value in USDT per balance snapshot."""
+    return queries.portfolio()

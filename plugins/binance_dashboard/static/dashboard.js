@@ -1,0 +1,110 @@
+// Fetches the dashboard's JSON endpoints and draws them with Plotly.js. Each chart's element gets
+// data-points (how many points it drew) once drawn, so a browser test can check what rendered.
+const DAY_MS = 86400000;
+const $ = (id) => document.getElementById(id);
+
+async function getJson(path) {
+  const response = await fetch(path, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+function drawn(id, points) {
+  $(id).dataset.points = String(points);
+}
+
+function emptyNote(id, text) {
+  $(id).textContent = text;
+  drawn(id, 0);
+}
+
+async function drawCandles() {
+  const [symbol, interval] = $("series").value.split("|");
+  const query = new URLSearchParams({ symbol, interval, start: $("start").value, end: $("end").value });
+  const { candles, truncated } = await getJson(`api/candles?${query}`);
+  if (!candles.length) return emptyNote("candles", "No candles in this range.");
+  const x = candles.map((c) => new Date(c.open_time_ms));
+  const price = {
+    type: "candlestick", name: symbol, x, xaxis: "x", yaxis: "y",
+    open: candles.map((c) => c.open), high: candles.map((c) => c.high),
+    low: candles.map((c) => c.low), close: candles.map((c) => c.close),
+  };
+  const volume = { type: "bar", name: "volume", x, y: candles.map((c) => c.volume), xaxis: "x", yaxis: "y2",
+                   marker: { color: "#a0aec0" } };
+  const title = `${symbol} ${interval}` + (truncated ? " (latest 5000 candles of the range)" : "");
+  await Plotly.newPlot("candles", [price, volume], {
+    title: { text: title }, showlegend: false, margin: { t: 40, r: 20, b: 30, l: 60 },
+    xaxis: { rangeslider: { visible: false } },
+    yaxis: { domain: [0.3, 1], title: { text: "price" } }, yaxis2: { domain: [0, 0.25], title: { text: "volume" } },
+  }, { responsive: true });
+  drawn("candles", candles.length);
+}
+
+async function drawMovers() {
+  const movers = await getJson("api/movers");
+  if (!movers.length) return emptyNote("movers", "No 24hr ticker loaded yet.");
+  await Plotly.newPlot("movers", [{
+    type: "bar", orientation: "h", x: movers.map((m) => m.price_change_percent), y: movers.map((m) => m.symbol),
+    marker: { color: movers.map((m) => (m.price_change_percent >= 0 ? "#2f855a" : "#c53030")) },
+  }], { margin: { t: 10, r: 20, b: 40, l: 90 }, xaxis: { title: { text: "24h change %" } },
+        yaxis: { autorange: "reversed" } }, { responsive: true });
+  drawn("movers", movers.length);
+}
+
+async function drawPortfolio() {
+  const snapshots = await getJson("api/portfolio");
+  if (!snapshots.length) return emptyNote("portfolio", "No balances loaded yet (needs an API key).");
+  await Plotly.newPlot("portfolio", [{
+    type: "scatter", mode: "lines+markers", x: snapshots.map((s) => s.snapshot_time),
+    y: snapshots.map((s) => s.value_usdt), name: "USDT",
+  }], { margin: { t: 10, r: 20, b: 40, l: 90 }, yaxis: { title: { text: "USDT" } } }, { responsive: true });
+  drawn("portfolio", snapshots.length);
+}
+
+async function drawForecast() {
+  const [symbol] = $("series").value.split("|");
+  const rows = await getJson(`api/forecast?${new URLSearchParams({ symbol })}`);
+  if (!rows.length) return emptyNote("forecast", `No forecast for ${symbol} yet (needs a week of 1h candles).`);
+  const x = rows.map((r) => r.target_time);
+  const band = (lo, hi, name, color) => [
+    { x, y: rows.map((r) => r[hi]), mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
+    { x, y: rows.map((r) => r[lo]), mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: color, name },
+  ];
+  await Plotly.newPlot("forecast", [
+    ...band("lo_95", "hi_95", "95 %", "rgba(49,130,206,0.15)"),
+    ...band("lo_80", "hi_80", "80 %", "rgba(49,130,206,0.3)"),
+    { x, y: rows.map((r) => r.yhat), mode: "lines", name: `${rows[0].model} forecast`, line: { color: "#2b6cb0" } },
+  ], { title: { text: `${symbol} from ${rows[0].made_at}` }, margin: { t: 40, r: 20, b: 40, l: 70 } },
+  { responsive: true });
+  drawn("forecast", rows.length);
+}
+
+async function show(event) {
+  if (event) event.preventDefault();
+  $("status").textContent = "";
+  const results = await Promise.allSettled([drawCandles(), drawForecast(), drawMovers(), drawPortfolio()]);
+  const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason.message);
+  $("status").textContent = errors.join("; ");
+}
+
+async function init() {
+  const series = await getJson("api/series");
+  for (const s of series) {
+    const option = new Option(`${s.symbol} ${s.interval}`, `${s.symbol}|${s.interval}`);
+    option.dataset.last = s.last_open;
+    $("series").add(option);
+  }
+  $("series").addEventListener("change", defaultRange);
+  $("controls").addEventListener("submit", show);
+  if (!series.length) return emptyNote("candles", "No candles loaded yet: run binance_etl first.");
+  defaultRange();
+  await show();
+}
+
+function defaultRange() {
+  const last = Date.parse($("series").selectedOptions[0].dataset.last + "Z");
+  $("end").value = new Date(last + DAY_MS).toISOString().slice(0, 10);
+  $("start").value = new Date(last - 6 * DAY_MS).toISOString().slice(0, 10);
+}
+
+init().catch((err) => { $("status").textContent = err.message; });
