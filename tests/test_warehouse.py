@@ -16,7 +16,7 @@ import MySQLdb
 import pytest
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
-from binance_airflow.warehouse import StagingFileError, upsert_csv, warehouse_hook
+from binance_airflow.warehouse import StagingFileError, upgrade_schema, upsert_csv, warehouse_hook
 from include import settings
 from include.transforms import dim_date
 from include.transforms.snapshots import SYMBOL_COLUMNS
@@ -159,3 +159,14 @@ def test_a_damaged_staging_file_fails_and_leaves_the_table_untouched(
         upsert_csv(warehouse_hook(), "dim_date", path, dim_date.COLUMNS, ("date_key",), written, "run-2")
     assert rows_of(schema, "SELECT COUNT(*) FROM dim_date") == [(12,)]
     assert rows_of(schema, "SELECT COUNT(*) FROM etl_run_log WHERE dag_run_id = 'run-2'") == [(0,)]
+
+
+def test_a_warehouse_from_before_the_source_column_is_upgraded_in_place(schema: MySQLdb.Connection):
+    """Tables created by an older release lack `source`; upgrade_schema adds it once, keeping the rows."""
+    cur = schema.cursor()
+    cur.execute("ALTER TABLE fact_kline DROP COLUMN source")
+    cur.execute("ALTER TABLE fact_balance DROP COLUMN source")
+    cur.execute("INSERT INTO fact_balance (asset, snapshot_time, free, locked) VALUES ('BTC', '2024-01-01', 1, 0)")
+    assert upgrade_schema(WAREHOUSE_DB) == ["fact_kline.source", "fact_balance.source"]
+    assert upgrade_schema(WAREHOUSE_DB) == []
+    assert rows_of(schema, "SELECT asset, source FROM fact_balance") == [("BTC", "binance_api")]
