@@ -24,11 +24,16 @@ def query(conn: MySQLdb.Connection, sql: str) -> list[tuple]:
     return list(cur.fetchall())
 
 
-def whole_run(start: datetime, end: datetime, symbols: list[str], interval: str = "1h") -> Any:
-    """One whole dag.test() run of binance_etl over [start, end); returns its DagRun."""
+def load_dag(dag_id: str) -> Any:
+    """A DAG of this project as the dag processor parses it from dags/."""
     from airflow.dag_processing.dagbag import DagBag
 
-    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["binance_etl"]
+    return DagBag(dag_folder=str(ROOT / "dags")).dags[dag_id]
+
+
+def whole_run(start: datetime, end: datetime, symbols: list[str], interval: str = "1h") -> Any:
+    """One whole dag.test() run of binance_etl over [start, end); returns its DagRun."""
+    dag = load_dag("binance_etl")
     conf = {"symbols": symbols, "interval": interval, "start": start.isoformat(), "end": end.isoformat()}
     return dag.test(run_conf=conf, logical_date=end)
 

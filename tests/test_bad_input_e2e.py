@@ -8,8 +8,8 @@ from datetime import timedelta
 import MySQLdb
 import pytest
 
-from tests.conftest import ROOT, WAREHOUSE_DB, Sim
-from tests.dag_runs import DAY, query, run_dag
+from tests.conftest import WAREHOUSE_DB, Sim
+from tests.dag_runs import DAY, load_dag, query, run_dag
 
 pytestmark = pytest.mark.dag
 
@@ -38,9 +38,7 @@ def test_bad_params_fail_fast_naming_the_problem(
     capfd.readouterr()
     requests_before = binance_conn.requests("/api/v3/klines")
 
-    from airflow.dag_processing.dagbag import DagBag
-
-    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["binance_etl"]
+    dag = load_dag("binance_etl")
     base = {"symbols": ["BTCUSDT"], "interval": "1h", "start": None, "end": None}
     try:
         state = dag.test(run_conf={**base, **conf}).state

@@ -13,8 +13,8 @@ import pytest
 from openpyxl import Workbook
 
 from include import settings
-from tests.conftest import ROOT, WAREHOUSE_DB, Sim
-from tests.dag_runs import expected, query, run_dag
+from tests.conftest import WAREHOUSE_DB, Sim
+from tests.dag_runs import expected, load_dag, query, run_dag
 
 pytestmark = pytest.mark.dag
 DAY = datetime(2024, 3, 1, tzinfo=UTC)
@@ -53,9 +53,7 @@ def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run_inbox() -> str:
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(ROOT / "dags")).dags["binance_file_inbox"].test().state
+    return load_dag("binance_file_inbox").test().state
 
 
 def test_good_files_load_whole_and_bad_files_are_rejected_whole_with_a_reason(

@@ -8,8 +8,8 @@ import MySQLdb
 import pytest
 
 from include import forecasting, settings
-from tests.conftest import ROOT, WAREHOUSE_DB, Sim
-from tests.dag_runs import DAY, query, run_dag
+from tests.conftest import WAREHOUSE_DB, Sim
+from tests.dag_runs import DAY, load_dag, query, run_dag
 
 pytestmark = pytest.mark.dag
 END = DAY + timedelta(days=2)
@@ -17,15 +17,11 @@ DAYS = 15  # a week of history for the first fold, plus the backtest's seven day
 
 
 def run_forecast() -> str:
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(ROOT / "dags")).dags["binance_forecast"].test().state
+    return load_dag("binance_forecast").test().state
 
 
 def test_forecast_dag_is_scheduled_on_the_fact_kline_asset():
-    from airflow.dag_processing.dagbag import DagBag
-
-    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["binance_forecast"]
+    dag = load_dag("binance_forecast")
     assert [asset.name for asset in dag.timetable.asset_condition.objects] == [f"{WAREHOUSE_DB}.fact_kline"]
     assert [t.task_id for t in dag.tasks if not t.doc_md] == []
 

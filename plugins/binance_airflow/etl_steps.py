@@ -19,9 +19,9 @@ from include.transforms.staging import read_csv, read_json, write_csv, write_jso
 log = logging.getLogger(__name__)
 
 
-def run_dir(run_id: str) -> Path:
-    """Run-scoped staging folder; the run id is reduced to a safe file name."""
-    return settings.STAGING_ROOT / "binance_etl" / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+def run_dir(run_id: str, dag_id: str = "binance_etl") -> Path:
+    """Run-scoped staging folder of a DAG; the run id is reduced to a safe file name."""
+    return settings.STAGING_ROOT / dag_id / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
 
 
 def window_of(plan: dict[str, Any]) -> RunWindow:

@@ -4,30 +4,25 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 from binance_airflow.warehouse import transaction, warehouse_hook
 from include import forecasting, settings
+from include.sql_files import sql
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
 
 
-@cache
-def _sql(name: str) -> str:
-    return (settings.SQL_DIR / "forecast" / f"{name}.sql").read_text()
-
-
 def hourly_series() -> list[str]:
     """Symbols whose 1h candles are enough to fit the forecaster."""
-    rows = warehouse_hook().get_records(_sql("hourly_series"), {"min_hours": forecasting.MIN_TRAIN})
+    rows = warehouse_hook().get_records(sql("forecast/hourly_series.sql"), {"min_hours": forecasting.MIN_TRAIN})
     return [symbol for (symbol,) in rows]
 
 
 def latest_run(symbol: str, hours: int) -> tuple[list[datetime], list[float]]:
     """Open times and closes of the symbol's latest gap-free run of 1h candles (at most ``hours``), oldest first."""
-    rows = warehouse_hook().get_records(_sql("hourly_closes"), {"symbol": symbol, "hours": hours})
+    rows = warehouse_hook().get_records(sql("forecast/hourly_closes.sql"), {"symbol": symbol, "hours": hours})
     run = list(rows[:1])
     for row in rows[1:]:
         if run[-1][0] - row[0] != HOUR:
@@ -58,9 +53,9 @@ def forecast_symbol(symbol: str) -> dict[str, Any]:
     else:
         log.info("%s: %d hours are too few for %d backtest folds; metrics skipped", symbol, len(closes), folds)
     with transaction(warehouse_hook()) as cursor:
-        cursor.executemany(_sql("upsert_forecast"), rows)
+        cursor.executemany(sql("forecast/upsert_forecast.sql"), rows)
         if metrics is not None:
-            cursor.execute(_sql("upsert_metrics"), (symbol, forecasting.MODEL, made_at, metrics.folds,
+            cursor.execute(sql("forecast/upsert_metrics.sql"), (symbol, forecasting.MODEL, made_at, metrics.folds,
                                                     forecasting.HORIZON, metrics.mase, metrics.mape,
                                                     metrics.coverage[80], metrics.coverage[95]))  # fmt: skip
     summary = {"symbol": symbol, "made_at": made_at.isoformat(), "forecast": len(rows),

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from binance_airflow.etl_steps import TABLES, run_dir
 from binance_airflow.warehouse import upsert_csv, warehouse_hook
-from include import settings
 from include.intervals import HOUR_MS
-from include.transforms import dim_date, klines, snapshots
+from include.transforms import dim_date
 from include.transforms.file_sources import FileRejected, ParsedFile, parse
 from include.transforms.staging import write_csv
 
@@ -48,21 +47,24 @@ def ingest(path: Path, run_id: str) -> dict[str, Any]:
 
 def _load(parsed: ParsedFile, path: Path, run_id: str) -> dict[str, Any]:
     hook = warehouse_hook()
-    staging = settings.STAGING_ROOT / "binance_file_inbox" / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+    staging = run_dir(run_id, "binance_file_inbox")
     batch = f"{run_id}:{path.name}"
-    if parsed.kind == "balances":
-        table, columns, key = "fact_balance", snapshots.BALANCE_COLUMNS, ("asset", "snapshot_time")
-    else:
-        table, columns, key = "fact_kline", klines.COLUMNS, ("symbol", "interval", "open_time")
+    table = "fact_balance" if parsed.kind == "balances" else "fact_kline"
+    if table == "fact_kline":
         _require_known_symbols(hook, sorted({row[0] for row in parsed.rows}))
         assert parsed.hours is not None
         first, last = parsed.hours
-        dates = staging / f"dim_date.{path.name}.csv"
-        written = write_csv(dates, dim_date.COLUMNS, dim_date.hours(first, last + HOUR_MS))
-        upsert_csv(hook, "dim_date", dates, dim_date.COLUMNS, ("date_key",), written, batch)
+        _upsert(hook, "dim_date", staging, path, dim_date.hours(first, last + HOUR_MS), batch)
+    return _upsert(hook, table, staging, path, parsed.rows, batch)
+
+
+def _upsert(
+    hook: Any, table: str, staging: Path, path: Path, rows: list[tuple[Any, ...]], batch: str
+) -> dict[str, Any]:
+    """Stage ``rows`` of ``table`` as a CSV and upsert it in one transaction (columns and key as the API path's)."""
+    columns, key = TABLES[table]
     csv_path = staging / f"{table}.{path.name}.csv"
-    rows = write_csv(csv_path, columns, parsed.rows)
-    return upsert_csv(hook, table, csv_path, columns, key, rows, batch).as_dict()
+    return upsert_csv(hook, table, csv_path, columns, key, write_csv(csv_path, columns, rows), batch).as_dict()
 
 
 def _require_known_symbols(hook: Any, symbols: list[str]) -> None:

@@ -8,13 +8,14 @@ the notifications name it. The SQL is rendered at run time from the ``plan`` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
 
 from include import settings
 from include.intervals import FIXED_MS, validate_interval
+from include.sql_files import sql
+from include.transforms.klines import sql_datetime
 
 WINDOW = "{% set window = ti.xcom_pull(task_ids='plan', key='window') %}"
 
@@ -25,7 +26,8 @@ def _symbols(window: dict[str, Any]) -> str:
 
 
 def _utc(ms: int) -> str:
-    return "'" + datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "'"
+    """A quoted UTC DATETIME(3) literal."""
+    return f"'{sql_datetime(ms)}'"
 
 
 def kline_scope(window: dict[str, Any]) -> str:
@@ -83,7 +85,7 @@ def _no_nulls(*columns: str) -> dict[str, dict[str, Any]]:
 GATES: dict[str, Gate] = {
     "fact_kline": Gate(
         scope="kline_scope(window)",
-        source=(settings.SQL_DIR / "quality" / "fact_kline_by_symbol.sql").read_text(),
+        source=sql("quality/fact_kline_by_symbol.sql"),
         checks={
             "no_gaps": f"COALESCE(SUM(missing), 0) <= {settings.DQ_ALLOWED_GAPS}",
             "high_ge_low": "COALESCE(SUM(high_below_low), 0) = 0",

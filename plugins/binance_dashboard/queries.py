@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from binance_airflow.warehouse import warehouse_hook
-from include import settings
+from include.sql_files import sql
 
 CANDLE_LIMIT = 5000
-
-
-@cache
-def _sql(name: str) -> str:
-    return (settings.SQL_DIR / "dashboard" / f"{name}.sql").read_text()
 
 
 def _plain(value: Any) -> Any:
@@ -30,7 +24,7 @@ def _plain(value: Any) -> Any:
 def _records(name: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     with warehouse_hook().get_conn() as conn:
         cursor = conn.cursor()
-        cursor.execute(_sql(name), parameters)
+        cursor.execute(sql(f"dashboard/{name}.sql"), parameters)
         columns = [column[0] for column in cursor.description]
         return [dict(zip(columns, map(_plain, row), strict=True)) for row in cursor.fetchall()]
 
