@@ -67,6 +67,17 @@ def test_a_corrupt_archive_fails_naming_the_file(tmp_path: Path, monkeypatch: py
         extract(tmp_path, "x", "1h", "2024-02-01", "2024-03-01")
 
 
+def test_an_archive_download_cut_mid_body_is_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sim: Sim):
+    """The archive host drops the connection after the headers, twice: the download is retried, not failed."""
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim.base_url, archives=True))
+    zip_path = "/data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2024-02.zip"
+    sim.fault("cut", path=zip_path, times=2)
+    rows, files = extract(tmp_path, "x", "1h", "2024-02-01", "2024-03-01")
+    assert [f["source"] for f in files] == ["archive"]
+    assert len(rows) == 29 * 24
+    assert sim.requests(zip_path) == 3
+
+
 def test_archive_reader_tolerates_a_header_and_microseconds():
     csv = (
         "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"

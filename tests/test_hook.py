@@ -106,7 +106,7 @@ def test_418_stops_at_once_with_ban_time(binance_conn: Sim):
     assert sleep.waits == []
 
 
-@pytest.mark.parametrize("kind", ["status", "malformed", "html", "reset"])
+@pytest.mark.parametrize("kind", ["status", "malformed", "html", "reset", "cut"])
 def test_transient_failures_are_retried_with_backoff(binance_conn: Sim, kind: str):
     binance_conn.fault(kind, path="/api/v3/klines", times=2, status=503)
     sleep = RecordingSleep()

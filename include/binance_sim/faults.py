@@ -18,6 +18,7 @@ KINDS = (
     "short_page",
     "repeat_candle",
     "missing_candle",
+    "cut",
 )
 
 
@@ -33,7 +34,9 @@ class Fault:
     archive file (``/data/...``) is served with one byte flipped, so it no longer matches its checksum;
     short_page: only the first half of a kline page is answered; repeat_candle: the page also carries,
     first, a copy of the candle just before it (a duplicate across pages); missing_candle: the middle
-    candle of the page is left out, as an exchange outage leaves a hole in the series.
+    candle of the page is left out, as an exchange outage leaves a hole in the series; cut: the headers
+    (with the full Content-Length) and half of the body are sent, then the connection is closed, as a
+    flaky network or CDN does mid-transfer.
     """
 
     kind: str

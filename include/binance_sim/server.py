@@ -181,6 +181,7 @@ class SimServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SimServer
+    _cut = False
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         if not self.server.quiet:
@@ -204,6 +205,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, str(value))
         self.end_headers()
+        if self._cut:  # the "cut" fault: half the promised body, then the connection drops
+            self.wfile.write(body[: len(body) // 2])
+            self.close_connection = True
+            return
         self.wfile.write(body)
 
     def _send_json(self, status: int, payload: Any, **headers: Any) -> None:
@@ -220,6 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.latency_ms:
             time.sleep(self.server.latency_ms / 1000)
         fault = self.server.faults.take(url.path)
+        self._cut = fault is not None and fault.kind == "cut"
         if fault and self._inject(fault):
             return
         if url.path.startswith("/data/"):
@@ -287,7 +293,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "delay":
             time.sleep(fault.seconds)
             return False
-        if fault.kind in (*_PAGE_FAULTS, "corrupt"):
+        if fault.kind in (*_PAGE_FAULTS, "corrupt", "cut"):
             return False
         if fault.kind == "reset":
             self.close_connection = True

@@ -7,33 +7,22 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import cached_property
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
 import requests
 from airflow.exceptions import AirflowNotFoundException
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.log import mask_secret
 
-from binance_airflow.errors import BinanceAPIError, BinanceBannedError, BinanceUnavailableError
+from binance_airflow.errors import BinanceAPIError, BinanceBannedError
 from binance_airflow.signing import encode_query, signed_query
+from binance_airflow.transport import RetryPolicy, Transient, get, retry_after
 from binance_airflow.weight_budget import WeightBudget
 from include.intervals import next_open, to_ms, validate_interval
-from include.transforms import archive
 
 KLINES_PAGE = 1000
-ARCHIVE_HOST = "https://data.binance.vision"
-OWN_EXTRAS = ("archive_url",)  # connection extras that configure this hook, not HTTP headers
+OWN_EXTRAS = ("archive_url",)  # connection extras that configure this package, not HTTP headers
 Kline = list[Any]
-T = TypeVar("T")
-
-
-class _Transient(Exception):
-    """A failure worth retrying; ``wait`` overrides the backoff (e.g. Retry-After)."""
-
-    def __init__(self, reason: str, wait: float | None = None):
-        super().__init__(reason)
-        self.wait = wait
 
 
 class BinanceHook(HttpHook):
@@ -44,9 +33,10 @@ class BinanceHook(HttpHook):
     only ever enters the HMAC; it is masked in task logs and never logged, raised or put in a URL.
 
     Every request first reserves its weight in a per-minute budget (see ``WeightBudget``); 429 waits
-    ``Retry-After`` and retries, 418 stops at once, 5xx/timeouts/resets/garbled bodies retry with
-    exponential backoff up to ``max_retries`` times. ``-1021`` on a signed call resyncs the clock
-    with ``/api/v3/time`` and retries once.
+    ``Retry-After`` and retries, 418 stops at once; 5xx, timeouts, resets before or after the headers,
+    truncated or garbled bodies retry with exponential backoff up to ``max_retries`` times (see
+    ``transport``). ``-1021`` on a signed call resyncs the clock with ``/api/v3/time`` and retries once.
+    Archive files are not the REST API: see ``archive_client``.
     """
 
     conn_name_attr = "binance_conn_id"
@@ -69,12 +59,9 @@ class BinanceHook(HttpHook):
     ):
         super().__init__(method="GET", http_conn_id=binance_conn_id)
         self.budget = WeightBudget(weight_limit, sleep=sleep)
-        self.max_retries = max_retries
-        self.backoff_seconds = backoff_seconds
-        self.max_backoff_seconds = max_backoff_seconds
+        self.retry = RetryPolicy(max_retries, backoff_seconds, max_backoff_seconds, sleep, self.log)
         self.timeout = timeout
         self.recv_window_ms = recv_window_ms
-        self._sleep = sleep
         self._clock_offset_ms = 0
 
     def _extract_auth(self, connection: Any) -> None:
@@ -82,7 +69,8 @@ class BinanceHook(HttpHook):
         return None
 
     @cached_property
-    def _connection(self) -> Any:
+    def connection(self) -> Any:
+        """The Airflow connection (read once); its password is masked in task logs."""
         try:
             conn = self.get_connection(self.http_conn_id)
         except AirflowNotFoundException:
@@ -97,35 +85,21 @@ class BinanceHook(HttpHook):
 
     @cached_property
     def session(self) -> requests.Session:
-        self._connection  # noqa: B018 - fails early with a clear message when the connection is missing
+        self.connection  # noqa: B018 - fails early with a clear message when the connection is missing
         session = self.get_conn()
         for option in OWN_EXTRAS:  # HttpHook turns unknown extras into headers; these are settings
             session.headers.pop(option, None)
         return session
 
     @cached_property
-    def archive_url(self) -> str | None:
-        """Root of the kline archives, or None to use REST only.
-
-        The connection extra ``archive_url`` sets it ("" turns archives off); without it, archives are
-        used only when the connection targets Binance itself (then from data.binance.vision).
-        """
-        extra = self._connection.extra_dejson
-        if "archive_url" in extra:
-            return str(extra["archive_url"]).rstrip("/") or None
-        host = self._connection.host or self.default_host
-        hostname = urlsplit(host if "//" in host else f"https://{host}").hostname or ""
-        return ARCHIVE_HOST if hostname == "binance.com" or hostname.endswith(".binance.com") else None
-
-    @cached_property
     def request_timeout(self) -> tuple[float, float]:
         """(connect, read) seconds; the http connection's usual ``timeout`` extra overrides the read part."""
-        read = self._connection.extra_dejson.get("timeout")
+        read = self.connection.extra_dejson.get("timeout")
         return (self.timeout[0], float(read)) if read else self.timeout
 
     @property
     def has_credentials(self) -> bool:
-        return bool(self._connection.login and self._connection.password)
+        return bool(self.connection.login and self.connection.password)
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -135,31 +109,12 @@ class BinanceHook(HttpHook):
         resynced = False
         while True:
             try:
-                return self._retrying(path, lambda: self._get_once(path, params, signed, weight))
+                return self.retry.run(path, lambda: self._get_once(path, params, signed, weight))
             except BinanceAPIError as err:
                 if not (signed and err.code == -1021 and not resynced):
                     raise
                 resynced = True
                 self._resync_clock()
-
-    def _retrying(self, what: str, attempt: Callable[[], T]) -> T:
-        """``attempt()`` until it succeeds, retrying transient failures with backoff (or Retry-After)."""
-        failures = 0
-        while True:
-            try:
-                return attempt()
-            except _Transient as err:
-                failures += 1
-                if failures > self.max_retries:
-                    raise BinanceUnavailableError(
-                        f"Binance {what}: giving up after {failures} attempts; last error: {err}"
-                    ) from None
-                wait = err.wait if err.wait is not None else self._backoff(failures)
-                self.log.warning("Binance %s: %s; retry %d/%d in %.1f s", what, err, failures, self.max_retries, wait)
-                self._sleep(wait)
-
-    def _backoff(self, failures: int) -> float:
-        return min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (failures - 1))
 
     def _get_once(self, path: str, params: dict[str, Any], signed: bool, weight: int) -> Any:
         self.budget.reserve(weight)
@@ -170,37 +125,32 @@ class BinanceHook(HttpHook):
                 raise BinanceAPIError(
                     path, 0, None, f"signed endpoint needs an API key and secret on {self.http_conn_id!r}"
                 )
-            headers["X-MBX-APIKEY"] = self._connection.login
+            headers["X-MBX-APIKEY"] = self.connection.login
             stamped = {**params, "recvWindow": self.recv_window_ms, "timestamp": self._now_ms()}
-            query = signed_query(stamped, self._connection.password)
+            query = signed_query(stamped, self.connection.password)
         else:
             query = encode_query(params)
         url = self.url_from_endpoint(path) + (f"?{query}" if query else "")
         self.log.debug("GET %s %s", path, encode_query(params))
-        try:
-            response = session.get(url, headers=headers, timeout=self.request_timeout)
-        except (requests.ConnectionError, requests.Timeout) as err:
-            raise _Transient(f"{type(err).__name__}") from None
+        response = get(session, url, headers=headers, timeout=self.request_timeout)
         self.budget.observe(response.headers)
         return self._decode(path, response)
 
     def _decode(self, path: str, response: requests.Response) -> Any:
         status = response.status_code
         if status == 418:
-            raise BinanceBannedError(path, _retry_after(response) or 120)
+            raise BinanceBannedError(path, retry_after(response) or 120)
         if status == 429:
-            raise _Transient("HTTP 429 rate limited", wait=float(_retry_after(response) or 60))
+            raise Transient("HTTP 429 rate limited", wait=float(retry_after(response) or 60))
         if status >= 500:
-            raise _Transient(f"HTTP {status}")
+            raise Transient(f"HTTP {status}")
         try:
             body = response.json()
         except ValueError:
             if status >= 400:
                 raise BinanceAPIError(path, status, None, response.reason or "no error body") from None
             kind = response.headers.get("Content-Type", "unknown type")
-            raise _Transient(
-                f"HTTP {status} with an undecodable body ({kind}, {len(response.content)} bytes)"
-            ) from None
+            raise Transient(f"HTTP {status} with an undecodable body ({kind}, {len(response.content)} bytes)") from None
         if status >= 400:
             code, msg = (body.get("code"), body.get("msg", "")) if isinstance(body, dict) else (None, str(body))
             raise BinanceAPIError(path, status, code, msg)
@@ -287,38 +237,6 @@ class BinanceHook(HttpHook):
                 break
         self.log.info("%s %s: fetched %d candles in %d pages", symbol, interval, total, pages)
 
-    def archive_klines(self, symbol: str, interval: str, period: str, label: str) -> list[Kline] | None:
-        """The klines of one archive file (``period`` "monthly"/"daily", ``label`` its date), checksum-verified.
-
-        None when archives are off or the file is not published (404); ``ArchiveIntegrityError`` when it
-        does not match its ``.CHECKSUM``. Archive downloads cost no API weight.
-        """
-        if self.archive_url is None:
-            return None
-        url = self.archive_url + archive.path(symbol, interval, period, label)
-        name = url.rsplit("/", 1)[-1]
-        content = self._retrying(name, lambda: self._download_once(url))
-        if content is None:
-            return None
-        checksum = self._retrying(name + ".CHECKSUM", lambda: self._download_once(url + ".CHECKSUM"))
-        if checksum is None:
-            raise archive.ArchiveIntegrityError(f"{name} is published without its .CHECKSUM file")
-        archive.verify(content, checksum.decode("ascii", "replace"), name)
-        return archive.read_klines(content, name)
-
-    def _download_once(self, url: str) -> bytes | None:
-        try:
-            response = self.session.get(url, timeout=self.request_timeout)
-        except (requests.ConnectionError, requests.Timeout) as err:
-            raise _Transient(type(err).__name__) from None
-        if response.status_code in (403, 404):
-            return None
-        if response.status_code >= 500 or response.status_code == 429:
-            raise _Transient(f"HTTP {response.status_code}", wait=_retry_after(response))
-        if response.status_code != 200:
-            raise BinanceAPIError(url, response.status_code, None, response.reason or "archive download failed")
-        return response.content
-
     def iter_klines(self, symbol: str, interval: str, start: datetime | int, end: datetime | int) -> Iterator[Kline]:
         """Klines one by one (see ``iter_kline_pages``)."""
         for page in self.iter_kline_pages(symbol, interval, start, end):
@@ -327,11 +245,6 @@ class BinanceHook(HttpHook):
 
 def _json_list(items: list[str]) -> str:
     return json.dumps(items, separators=(",", ":"))
-
-
-def _retry_after(response: requests.Response) -> int | None:
-    raw = response.headers.get("Retry-After", "")
-    return int(raw) if raw.isdigit() else None
 
 
 def _is_kline(row: Any) -> bool:

@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from binance_airflow import archive_client
+from binance_airflow.archive_client import ArchiveClient
 from binance_airflow.hook import KLINES_PAGE, BinanceHook, Kline
 from include.intervals import DAY_MS
 from include.kline_periods import Chunk, chunks
@@ -24,8 +26,9 @@ def extract_symbol(
     folder.mkdir(parents=True, exist_ok=True)
     today_ms = int(time.time() * 1000) // DAY_MS * DAY_MS
     pieces = chunks(start_ms, end_ms, interval, complete_before_ms=today_ms)
+    archives = archive_client.for_hook(hook)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"klines-{symbol}") as pool:
-        files = list(pool.map(lambda chunk: _extract_chunk(hook, symbol, interval, chunk, folder), pieces))
+        files = list(pool.map(lambda chunk: _extract_chunk(hook, archives, symbol, interval, chunk, folder), pieces))
     archived = sum(f["rows"] for f in files if f["source"] == "archive")
     log.info(
         "%s %s: %d candles in %d chunks (%d from archive files, %d from REST)",
@@ -34,8 +37,10 @@ def extract_symbol(
     return files
 
 
-def _extract_chunk(hook: BinanceHook, symbol: str, interval: str, chunk: Chunk, folder: Path) -> dict[str, Any]:
-    rows = hook.archive_klines(symbol, interval, chunk.archive, chunk.label) if chunk.archive else None
+def _extract_chunk(
+    hook: BinanceHook, archives: ArchiveClient | None, symbol: str, interval: str, chunk: Chunk, folder: Path
+) -> dict[str, Any]:
+    rows = archives.klines(symbol, interval, chunk.archive, chunk.label) if archives and chunk.archive else None
     if rows is not None:
         pages, source = (rows[i : i + KLINES_PAGE] for i in range(0, len(rows), KLINES_PAGE)), "archive"
     else:

@@ -1,0 +1,77 @@
+"""Kline archive files (data.binance.vision layout): download, checksum check, rows as REST-typed klines.
+
+Archives cost no API weight. Which host serves them is a setting of the ``binance_default`` connection
+(extra ``archive_url``; ``""`` turns archives off); without it they are used only when the connection
+targets Binance itself, from data.binance.vision.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+
+from binance_airflow.errors import BinanceAPIError
+from binance_airflow.transport import RetryPolicy, Transient, get, retry_after
+from include.transforms import archive
+
+if TYPE_CHECKING:
+    from binance_airflow.hook import BinanceHook
+
+ARCHIVE_HOST = "https://data.binance.vision"
+Kline = list[Any]
+log = logging.getLogger(__name__)
+
+
+def archive_root(host: str, extras: dict[str, Any]) -> str | None:
+    """The archive root for a connection with ``host`` and ``extras``, or None to use REST only."""
+    if "archive_url" in extras:
+        return str(extras["archive_url"]).rstrip("/") or None
+    hostname = urlsplit(host if "//" in host else f"https://{host}").hostname or ""
+    return ARCHIVE_HOST if hostname == "binance.com" or hostname.endswith(".binance.com") else None
+
+
+def for_hook(hook: BinanceHook) -> ArchiveClient | None:
+    """The archive client for the hook's connection (same timeout and retries), or None for REST only."""
+    conn = hook.connection
+    root = archive_root(conn.host or hook.default_host, conn.extra_dejson)
+    return None if root is None else ArchiveClient(root, hook.request_timeout, hook.retry)
+
+
+class ArchiveClient:
+    """Downloads one archive file at a time, retrying transport failures like the REST hook does."""
+
+    def __init__(self, root_url: str, timeout: tuple[float, float], retry: RetryPolicy | None = None):
+        self.root_url = root_url
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy(log=log)
+        self.session = requests.Session()
+
+    def klines(self, symbol: str, interval: str, period: str, label: str) -> list[Kline] | None:
+        """The klines of one file (``period`` "monthly"/"daily", ``label`` its date), checksum-verified.
+
+        None when the file is not published (403/404); ``ArchiveIntegrityError`` when it does not match
+        its ``.CHECKSUM``.
+        """
+        url = self.root_url + archive.path(symbol, interval, period, label)
+        name = url.rsplit("/", 1)[-1]
+        content = self.retry.run(name, lambda: self._download(url))
+        if content is None:
+            return None
+        checksum = self.retry.run(name + ".CHECKSUM", lambda: self._download(url + ".CHECKSUM"))
+        if checksum is None:
+            raise archive.ArchiveIntegrityError(f"{name} is published without its .CHECKSUM file")
+        archive.verify(content, checksum.decode("ascii", "replace"), name)
+        return archive.read_klines(content, name)
+
+    def _download(self, url: str) -> bytes | None:
+        response = get(self.session, url, timeout=self.timeout)
+        if response.status_code in (403, 404):
+            return None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise Transient(f"HTTP {response.status_code}", wait=retry_after(response))
+        if response.status_code != 200:
+            raise BinanceAPIError(url, response.status_code, None, response.reason or "archive download failed")
+        return response.content
