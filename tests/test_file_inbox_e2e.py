@@ -78,6 +78,9 @@ def test_good_files_load_whole_and_bad_files_are_rejected_whole_with_a_reason(
     (inbox / "bad_truncated.json").write_text(json.dumps({"rows": json_rows})[:-40])
     write_xlsx(inbox / "bad_columns.xlsx", HEADER[:6], [row[:6] for row in candles("BTCUSDT", 18, 6)])
     write_csv(inbox / "bad_symbol.csv", candles("ETHUSDT", 0, 3))
+    over_precise = candles("BTCUSDT", 18, 6)
+    over_precise[2][7] = over_precise[2][7] + "1"  # a ninth decimal place: DECIMAL(36,8) would round it
+    write_csv(inbox / "bad_precision.csv", over_precise)
 
     assert run_inbox() == "success"
 
@@ -103,11 +106,13 @@ def test_good_files_load_whole_and_bad_files_are_rejected_whole_with_a_reason(
     assert processed == ["balances.xlsx", "klines_a.csv", "klines_b.json", "klines_c.xlsx"]
     reasons = {p.name.split("-", 1)[1].removesuffix(".reason.txt"): p.read_text()
                for p in (inbox / "rejected").glob("*.reason.txt")}  # fmt: skip
-    assert sorted(reasons) == ["bad_columns.xlsx", "bad_high.csv", "bad_symbol.csv", "bad_truncated.json"]
+    assert sorted(reasons) == ["bad_columns.xlsx", "bad_high.csv", "bad_precision.csv", "bad_symbol.csv",
+                               "bad_truncated.json"]  # fmt: skip
     assert "high 0.00000001 is below" in reasons["bad_high.csv"]
     assert "cannot be read as JSON" in reasons["bad_truncated.json"]
     assert "missing close, volume" in reasons["bad_columns.xlsx"]
     assert "symbols not in dim_symbol: ETHUSDT" in reasons["bad_symbol.csv"]
-    assert len(list((inbox / "rejected").iterdir())) == 8  # each file beside its reason
+    assert f"volume {over_precise[2][7]} has more than 8 decimal places" in reasons["bad_precision.csv"]
+    assert len(list((inbox / "rejected").iterdir())) == 10  # each file beside its reason
 
     assert run_inbox() == "success"  # an empty inbox is a quiet run

@@ -99,3 +99,29 @@ def test_run_window_rules():
         resolve({**params, "interval": "1Y"}, None, None, logical)
     with pytest.raises(ValueError, match="BTC-USD"):
         normalise_symbols(["BTC-USD"])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        (4, "2000.123456789", "close 2000.123456789 has more than 8 decimal places"),
+        (5, "0.000000001", "volume 0.000000001 has more than 8 decimal places"),
+        (7, "1e-9", "quote volume 1e-9 has more than 8 decimal places"),
+        (2, "1" + "0" * 28, "high 1" + "0" * 28 + " has more than 28 digits before the decimal point"),
+    ],
+)
+def test_a_value_the_warehouse_cannot_hold_exactly_rejects_only_its_row(field: int, value: str, reason: str):
+    raw = real_klines()[:3]
+    raw[1][field] = value
+    if field == 2:  # keep the candle otherwise valid: the high is the highest value
+        raw[1][4] = raw[1][1] = raw[1][3]
+    batch = klines.transform_klines(raw, "ETHUSDT", "5m", NOW)
+    assert [r[3] for r in batch.rows] == [raw[0][0], raw[2][0]]
+    assert [r[3] for r in batch.rejects] == [reason + " (the warehouse stores DECIMAL(36,8))"]
+
+
+def test_trailing_zeros_beyond_eight_places_are_exact_and_kept():
+    raw = real_klines()[:1]
+    raw[0][5] = raw[0][5] + "0000"
+    batch = klines.transform_klines(raw, "ETHUSDT", "5m", NOW)
+    assert batch.rejects == [] and len(batch.rows) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from include.intervals import is_aligned
@@ -55,7 +55,16 @@ def date_key(ms: int) -> int:
     return int(utc(ms).strftime("%Y%m%d%H"))
 
 
-def _decimal(value: Any, name: str) -> Decimal:
+# The warehouse keeps prices and volumes as DECIMAL(36,8): 28 digits before the point, 8 after.
+SCALE, INTEGER_DIGITS = 8, 28
+
+
+def exact_decimal(value: Any, name: str, scale: int = SCALE, integer_digits: int = INTEGER_DIGITS) -> Decimal:
+    """``value`` as an exact Decimal that the warehouse stores without rounding; ValueError says why not.
+
+    Prices and volumes are DECIMAL(36,8) (``scale`` 8, 28 ``integer_digits``); MariaDB would silently
+    round a ninth decimal place, so such a value is refused with its row instead.
+    """
     if not isinstance(value, str | int):
         raise ValueError(f"{name} is {type(value).__name__}, expected a decimal string")
     try:
@@ -64,6 +73,11 @@ def _decimal(value: Any, name: str) -> Decimal:
         raise ValueError(f"{name} {value!r} is not a decimal") from None
     if not number.is_finite():
         raise ValueError(f"{name} {value!r} is not finite")
+    stored = f"(the warehouse stores DECIMAL({integer_digits + scale},{scale}))"
+    if number and number.adjusted() >= integer_digits:
+        raise ValueError(f"{name} {value} has more than {integer_digits} digits before the decimal point {stored}")
+    if number != number.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_DOWN):
+        raise ValueError(f"{name} {value} has more than {scale} decimal places {stored}")
     return number
 
 
@@ -82,10 +96,10 @@ def parse_kline(raw: list[Any], symbol: str, interval: str, source: str = API_SO
         raise ValueError(f"expected a 12-element kline array, got {type(raw).__name__} of {len(raw or [])}")
     open_ms, close_ms = _timestamp_ms(raw[0], "open time"), _timestamp_ms(raw[6], "close time")
     o, h, low, c, v = (
-        _decimal(raw[i], n) for i, n in ((1, "open"), (2, "high"), (3, "low"), (4, "close"), (5, "volume"))
+        exact_decimal(raw[i], n) for i, n in ((1, "open"), (2, "high"), (3, "low"), (4, "close"), (5, "volume"))
     )
     qv, tb, tq = (
-        Decimal(0) if raw[i] is None else _decimal(raw[i], n)
+        Decimal(0) if raw[i] is None else exact_decimal(raw[i], n)
         for i, n in ((7, "quote volume"), (9, "taker base"), (10, "taker quote"))
     )
     trades = raw[8]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from include.transforms.klines import sql_datetime
+from include.transforms.klines import exact_decimal, sql_datetime
 
 SYMBOL_COLUMNS = ("symbol", "base_asset", "quote_asset", "status")
 TICKER_COLUMNS = (
@@ -40,7 +39,8 @@ def ticker_rows(tickers: list[dict[str, Any]], snapshot_ms: int) -> list[tuple[A
     rows = []
     for t in tickers:
         for name in ("priceChange", "lastPrice", "openPrice", "highPrice", "lowPrice", "volume", "quoteVolume"):
-            Decimal(t[name])  # raises on a malformed decimal
+            exact_decimal(t[name], f"{t['symbol']} {name}")
+        exact_decimal(t["priceChangePercent"], f"{t['symbol']} priceChangePercent", scale=3, integer_digits=9)
         rows.append(
             (
                 t["symbol"],
@@ -68,11 +68,10 @@ def balance_rows(account: dict[str, Any], snapshot_ms: int, source: str = "binan
         asset = str(b.get("asset", ""))
         if not asset.isalnum() or not asset.isupper() or len(asset) > 20:
             raise ValueError(f"asset {asset!r} is not an upper-case asset code such as BTC")
-        try:
-            free, locked = Decimal(str(b["free"])), Decimal(str(b["locked"]))
-        except (KeyError, InvalidOperation):
-            raise ValueError(f"{asset}: free and locked must be decimal numbers, got {b!r}") from None
-        if not (free.is_finite() and locked.is_finite()) or free < 0 or locked < 0:
+        if "free" not in b or "locked" not in b:
+            raise ValueError(f"{asset}: free and locked must be decimal numbers, got {b!r}")
+        free, locked = (exact_decimal(b[name], f"{asset} {name}") for name in ("free", "locked"))
+        if free < 0 or locked < 0:
             raise ValueError(f"{asset}: free {b['free']} and locked {b['locked']} must be non-negative numbers")
         if free or locked:
             rows.append((asset, sql_datetime(snapshot_ms), str(b["free"]), str(b["locked"]), source))

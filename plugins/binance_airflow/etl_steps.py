@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import re
 import shutil
+import string
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,24 @@ from include.transforms.staging import read_csv, read_json, write_csv, write_jso
 log = logging.getLogger(__name__)
 
 
+_SAFE = frozenset(string.ascii_letters + string.digits + "_-")
+
+
 def run_dir(run_id: str, dag_id: str = "binance_etl") -> Path:
-    """Run-scoped staging folder of a DAG; the run id is reduced to a safe file name."""
-    return settings.STAGING_ROOT / dag_id / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+    """Run-scoped staging folder of a DAG, always a direct child of ``<staging root>/<dag_id>``.
+
+    The folder name encodes the run id injectively: letters, digits, ``_`` and ``-`` stay, every other
+    byte becomes ``%XX`` (``.`` and ``%`` included), behind a ``run-`` prefix; a name that would pass
+    the file-system limit keeps a readable head and the run id's SHA-256 behind a ``long-`` prefix.
+    """
+    escaped = "".join(
+        char if char in _SAFE else "".join(f"%{b:02X}" for b in char.encode("utf-8", "surrogatepass"))
+        for char in run_id
+    )
+    name = f"run-{escaped}"
+    if len(name) > 200:
+        name = f"long-{escaped[:120]}-{hashlib.sha256(run_id.encode('utf-8', 'surrogatepass')).hexdigest()}"
+    return settings.STAGING_ROOT / dag_id / name
 
 
 def window_of(plan: dict[str, Any]) -> RunWindow:
