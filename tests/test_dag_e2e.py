@@ -8,7 +8,7 @@ import MySQLdb
 import pytest
 
 from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
-from tests.dag_runs import DAY, assert_exact_candles, query, run_dag
+from tests.dag_runs import DAY, assert_exact_candles, query, run_dag, whole_run
 
 pytestmark = pytest.mark.dag
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
@@ -31,8 +31,13 @@ def test_full_run_loads_exactly_the_server_candles_and_is_idempotent(
     ]
     snapshot = query(warehouse, f"SELECT SUM(`close`), COUNT(*) FROM {WAREHOUSE_DB}.fact_kline")
 
-    assert run_dag(DAY, end, SYMBOLS) == "success"
+    rerun = whole_run(DAY, end, SYMBOLS)
+    assert rerun.state == "success"
     assert query(warehouse, f"SELECT SUM(`close`), COUNT(*) FROM {WAREHOUSE_DB}.fact_kline") == snapshot
+    counts = query(warehouse, "SELECT SUM(inserted), SUM(updated), SUM(unchanged) FROM "
+                              f"{WAREHOUSE_DB}.etl_run_log WHERE table_name = 'fact_kline' "
+                              f"AND dag_run_id = '{rerun.run_id}'")  # fmt: skip
+    assert counts == [(0, 0, 48)]  # a rerun that changes nothing says so
 
     assert run_dag(end, end + timedelta(days=1), SYMBOLS) == "success"
     assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline")[0][0] == 96

@@ -47,19 +47,27 @@ def rows_of(conn: MySQLdb.Connection, sql: str) -> list[tuple]:
     return list(cur.fetchall())
 
 
-def load_dates(path: Path, hours: int, run_id: str = "run-1") -> tuple[int, int]:
-    written = write_csv(path, dim_date.COLUMNS, dim_date.hours(DAY_MS, DAY_MS + hours * 3_600_000))
+def load_dates(path: Path, hours: int, run_id: str = "run-1", edit: bool = False) -> tuple[int, int, int]:
+    """Upsert ``hours`` dim_date rows; ``edit`` changes the first row's weekday. (inserted, updated, unchanged)."""
+    rows = dim_date.hours(DAY_MS, DAY_MS + hours * 3_600_000)
+    if edit:
+        rows[0] = (*rows[0][:-1], "Caturday")
+    written = write_csv(path, dim_date.COLUMNS, rows)
     result = upsert_csv(warehouse_hook(), "dim_date", path, dim_date.COLUMNS, ("date_key",), written, run_id)
-    return result.inserted, result.updated
+    return result.inserted, result.updated, result.unchanged
 
 
 def test_reloading_a_batch_changes_nothing_and_logs_it_once(schema: MySQLdb.Connection, tmp_path: Path):
     path = tmp_path / "dim_date.csv"
-    assert load_dates(path, 24) == (24, 0)
-    assert load_dates(path, 24) == (0, 24)  # a task retry after the commit
+    assert load_dates(path, 24) == (24, 0, 0)
+    assert load_dates(path, 24) == (0, 0, 24)  # a task retry after the commit: nothing changed
     assert rows_of(schema, "SELECT COUNT(*) FROM dim_date") == [(24,)]
-    assert rows_of(schema, "SELECT batch, rows_in, inserted, updated FROM etl_run_log") == [("dim_date.csv", 24, 0, 24)]
-    assert load_dates(path, 30, "run-2") == (6, 24)
+    assert rows_of(schema, "SELECT batch, rows_in, inserted, updated, unchanged FROM etl_run_log") == [
+        ("dim_date.csv", 24, 0, 0, 24)
+    ]
+    assert load_dates(path, 30, "run-2") == (6, 0, 24)
+    assert load_dates(path, 30, "run-3", edit=True) == (0, 1, 29)  # one value differs: that row is updated
+    assert rows_of(schema, "SELECT weekday FROM dim_date ORDER BY date_key LIMIT 1") == [("Caturday",)]
     assert rows_of(schema, "SELECT COUNT(*) FROM dim_date") == [(30,)]
 
 

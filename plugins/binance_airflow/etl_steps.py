@@ -175,6 +175,7 @@ def load_klines(staged: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
             total.rows_in += result.rows_in
             total.inserted += result.inserted
             total.updated += result.updated
+            total.unchanged += result.unchanged
             total.rejects += result.rejects
         if item["rejects"]:
             all_rejects += read_csv(Path(item["rejects_csv"]))[1]
@@ -194,7 +195,8 @@ def summarise(run_id: str, loads: list[dict[str, Any]], task_states: dict[str, s
         "dag_run_id": run_id,
         "status": "failed" if failed else "success",
         "tables": {
-            load["table"]: {k: load[k] for k in ("rows_in", "inserted", "updated", "rejects")} for load in loads
+            load["table"]: {k: load[k] for k in ("rows_in", "inserted", "updated", "unchanged", "rejects")}
+            for load in loads
         },
         "failed_tasks": failed,
         "skipped_tasks": skipped,
@@ -206,7 +208,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     for table, counts in sorted(summary["tables"].items()):
         lines.append(
             f"  {table:<17} in={counts['rows_in']:>7} inserted={counts['inserted']:>7} "
-            f"updated={counts['updated']:>7} rejects={counts['rejects']:>5}"
+            f"updated={counts['updated']:>7} unchanged={counts['unchanged']:>7} rejects={counts['rejects']:>5}"
         )
     if summary["failed_tasks"]:
         lines.append("  failed tasks: " + ", ".join(summary["failed_tasks"]))

@@ -23,10 +23,13 @@ class StagingFileError(Exception):
 
 @dataclass
 class LoadResult:
+    """Rows of one load: ``rows_in`` = ``inserted`` (new keys) + ``updated`` (a value changed) + ``unchanged``."""
+
     table: str
     rows_in: int
     inserted: int
     updated: int
+    unchanged: int = 0
     rejects: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -52,6 +55,7 @@ def ensure_database(database: str) -> None:
 ADDED_COLUMNS = (
     ("fact_kline", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
     ("fact_balance", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
+    ("etl_run_log", "unchanged", "INT NOT NULL DEFAULT 0 AFTER updated"),
 )
 
 
@@ -121,18 +125,19 @@ def upsert_csv(
     with transaction(hook) as cur:
         cur.execute(_LOAD.format(table=table, cols=cols), (str(csv_path),))
         if _load_info(cur) == {"Records": expected_rows, "Deleted": 0, "Skipped": 0, "Warnings": 0}:
-            inserted = expected_rows
+            inserted, updated = expected_rows, 0
         else:
             cur.connection.rollback()
-            inserted = _upsert_via_stage(cur, table, csv_path, columns, key, expected_rows)
-        result = LoadResult(table, expected_rows, inserted, expected_rows - inserted, rejects)
+            inserted, updated = _upsert_via_stage(cur, table, csv_path, columns, key, expected_rows)
+        result = LoadResult(table, expected_rows, inserted, updated, expected_rows - inserted - updated, rejects)
         cur.execute(
-            "REPLACE INTO etl_run_log (dag_run_id, table_name, batch, rows_in, inserted, updated, rejects, "
-            "started_at, finished_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (run_id, table, csv_path.name, expected_rows, inserted, result.updated, rejects, started, _now()),
-        )
-    log.info("%s: %d rows in, %d inserted, %d updated, %d rejects", table, expected_rows, inserted, result.updated,
-             rejects)  # fmt: skip
+            "REPLACE INTO etl_run_log (dag_run_id, table_name, batch, rows_in, inserted, updated, unchanged, rejects, "
+            "started_at, finished_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (run_id, table, csv_path.name, expected_rows, inserted, updated, result.unchanged, rejects, started,
+             _now()),
+        )  # fmt: skip
+    log.info("%s: %d rows in, %d inserted, %d updated, %d unchanged, %d rejects", table, expected_rows, inserted,
+             updated, result.unchanged, rejects)  # fmt: skip
     return result
 
 
@@ -144,8 +149,8 @@ def _load_info(cur: Any) -> dict[str, int]:
 
 def _upsert_via_stage(
     cur: Any, table: str, csv_path: Path, columns: Sequence[str], key: Sequence[str], expected_rows: int
-) -> int:
-    """Load into a temporary copy of ``table``, check it, upsert it; return how many rows were new."""
+) -> tuple[int, int]:
+    """Load into a temporary copy of ``table``, check it, upsert it; return how many rows were new and changed."""
     stage = f"stg_{table}"
     cols = ", ".join(f"`{c}`" for c in columns)
     updates = ", ".join(f"`{c}` = VALUES(`{c}`)" for c in columns if c not in key) or f"`{key[0]}` = `{key[0]}`"
@@ -163,11 +168,15 @@ def _upsert_via_stage(
             f"{csv_path.name}: {loaded} rows read, {expected_rows} expected ({detail}); "
             f"{table} left unchanged - re-run the transform to rebuild the file"
         )
-    cur.execute(f"SELECT COUNT(*) FROM `{stage}` s LEFT JOIN `{table}` t ON {join} WHERE t.`{key[0]}` IS NULL")
-    inserted = cur.fetchone()[0]
+    same = " AND ".join(f"s.`{c}` <=> t.`{c}`" for c in columns if c not in key) or "TRUE"
+    cur.execute(
+        f"SELECT COALESCE(SUM(t.`{key[0]}` IS NULL), 0), COALESCE(SUM(t.`{key[0]}` IS NOT NULL AND NOT ({same})), 0) "
+        f"FROM `{stage}` s LEFT JOIN `{table}` t ON {join}"
+    )
+    inserted, updated = (int(n) for n in cur.fetchone())
     cur.execute(f"INSERT INTO `{table}` ({cols}) SELECT {cols} FROM `{stage}` ON DUPLICATE KEY UPDATE {updates}")
     cur.execute(f"DROP TEMPORARY TABLE `{stage}`")
-    return inserted
+    return inserted, updated
 
 
 def record_rejects(hook: MySqlHook, run_id: str, table: str, rejects: Sequence[Sequence[Any]]) -> None:
