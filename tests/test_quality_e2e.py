@@ -29,10 +29,13 @@ def summary(webhook: list[dict]) -> dict:
 
 
 def test_a_clean_run_passes_every_gate_and_each_load_emits_its_asset(
-    airflow_db: None, warehouse: MySQLdb.Connection, webhook: list[dict], binance_conn: Sim
-):
+    airflow_db: None, warehouse: MySQLdb.Connection, webhook: list[dict], binance_conn: Sim,
+    capfd: pytest.CaptureFixture,
+):  # fmt: skip
     run = whole_run(START, END, ["BTCUSDT", "ETHUSDT"])
     assert run.state == "success"
+    out, err = capfd.readouterr()
+    assert [line for line in (out + err).splitlines() if "[error" in line] == []  # no error-level noise
     states = task_states(run.run_id)
     assert {task: states[task] for task in CHECKS} == dict.fromkeys(CHECKS, "success")
     assert asset_events(run.run_id) == [
