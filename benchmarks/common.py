@@ -37,7 +37,6 @@ def use_connections(base_url: str | None, database: str, archives: bool = True) 
 
     Each benchmark has its own database, so two benchmarks running at once cannot disturb each other.
     """
-    os.environ["BINANCE_ETL_WAREHOUSE_DB"] = database
     os.environ["AIRFLOW_CONN_BINANCE_WAREHOUSE"] = json.dumps(
         {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "password": "", "schema": database}
     )

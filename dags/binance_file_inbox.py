@@ -19,6 +19,7 @@ from binance_airflow.assets import table_asset
 from binance_airflow.dag_defaults import default_args
 from binance_airflow.notify import WebhookNotifier
 from binance_airflow.schema_tasks import warehouse_schema
+from binance_airflow.warehouse import MACROS
 from include import settings
 
 
@@ -29,6 +30,7 @@ from include import settings
     catchup=False,
     max_active_runs=1,
     template_searchpath=[str(settings.SQL_DIR)],
+    user_defined_macros=MACROS,
     default_args=default_args(),
     doc_md=__doc__,
     tags=["binance", "files"],

@@ -18,6 +18,7 @@ from airflow.sdk import dag, task
 from binance_airflow import forecast_steps
 from binance_airflow.assets import table_asset
 from binance_airflow.dag_defaults import default_args
+from binance_airflow.warehouse import DATABASE_TEMPLATE, MACROS
 from include import settings
 
 
@@ -28,6 +29,7 @@ from include import settings
     catchup=False,
     max_active_runs=1,
     template_searchpath=[str(settings.SQL_DIR)],
+    user_defined_macros=MACROS,
     default_args=default_args(1),
     doc_md=__doc__,
     tags=["binance", "forecast"],
@@ -36,7 +38,7 @@ def binance_forecast() -> None:
     create_tables = SQLExecuteQueryOperator(
         task_id="create_tables",
         conn_id=settings.WAREHOUSE_CONN_ID,
-        database=settings.WAREHOUSE_DATABASE,
+        database=DATABASE_TEMPLATE,
         sql=["fact_forecast.sql", "forecast_metrics.sql"],
         split_statements=True,
         doc_md="Creates `fact_forecast` and `forecast_metrics` if they are missing.",

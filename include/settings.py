@@ -9,7 +9,10 @@ from pathlib import Path
 
 BINANCE_CONN_ID = os.environ.get("BINANCE_ETL_BINANCE_CONN", "binance_default")
 WAREHOUSE_CONN_ID = os.environ.get("BINANCE_ETL_WAREHOUSE_CONN", "binance_warehouse")
-WAREHOUSE_DATABASE = os.environ.get("BINANCE_ETL_WAREHOUSE_DB", "binance_dw")
+# The warehouse database is the warehouse connection's schema; this env var overrides it when set, and
+# "binance_dw" is used when neither says (see binance_airflow.warehouse.database).
+WAREHOUSE_DATABASE_ENV = "BINANCE_ETL_WAREHOUSE_DB"
+DEFAULT_WAREHOUSE_DATABASE = "binance_dw"
 NOTIFY_CONN_ID = os.environ.get("BINANCE_ETL_NOTIFY_CONN", "binance_notify")
 STAGING_ROOT = Path(os.environ.get("BINANCE_ETL_STAGING_ROOT", Path(tempfile.gettempdir()) / "binance_etl"))
 INBOX_ROOT = Path(os.environ.get("BINANCE_ETL_INBOX", Path(tempfile.gettempdir()) / "binance_etl_inbox"))

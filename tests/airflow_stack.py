@@ -78,7 +78,6 @@ class AirflowStack:
             "BINANCE_ETL_START_DATE": time.strftime("%Y-%m-%d", time.gmtime()),
             "BINANCE_ETL_SYMBOLS": "BTCUSDT,ETHUSDT",
             "BINANCE_ETL_STAGING_ROOT": str(home / "staging"),
-            "BINANCE_ETL_WAREHOUSE_DB": os.environ["BINANCE_ETL_WAREHOUSE_DB"],
         }
 
     # -- lifecycle -------------------------------------------------------------------------------

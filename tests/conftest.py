@@ -23,15 +23,25 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
-os.environ["BINANCE_ETL_WAREHOUSE_DB"] = WAREHOUSE_DB
 os.environ["BINANCE_ETL_STAGING_ROOT"] = tempfile.mkdtemp(prefix="binance-staging-")
 os.environ["AIRFLOW_CONN_BINANCE_WAREHOUSE"] = json.dumps(
     {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "password": "", "schema": WAREHOUSE_DB}
 )
-SIM_SYMBOLS = "BTCUSDT,ETHUSDT,BNBUSDT@2024-03-01,LTCUSDT@2024-01-01:2024-06-15"
+SIM_SYMBOLS = "BTCUSDT@2019-06-03,ETHUSDT,BNBUSDT@2024-03-01,LTCUSDT@2024-01-01:2024-06-15"
 SIM_START = "2024-01-01"
+# Exchange outages as Binance's own BTCUSDT history has them (no candle at any interval, in REST and archives).
+SIM_OUTAGES = ("BTCUSDT@2020-02-19T11:35/2020-02-19T17:30,BTCUSDT@2020-06-28T02:00/2020-06-28T05:00,"
+               "BTCUSDT@2021-04-25T05:00/2021-04-25T08:00,BTCUSDT@2023-03-24T12:40/2023-03-24T14:00")  # fmt: skip
 API_KEY = "test-key-7f3a9c"
 API_SECRET = "test-secret-Zq81xK2mWvB0dLr5"
+
+
+def sim_market() -> Any:
+    """An in-process twin of the test simulator's market: what the server holds, for expected values."""
+    from include.binance_sim.__main__ import parse_outages, parse_symbols
+    from include.binance_sim.market import Market
+
+    return Market(parse_symbols(SIM_SYMBOLS, SIM_START), outages=parse_outages(SIM_OUTAGES))
 
 
 class Sim:
@@ -69,7 +79,7 @@ class Sim:
 def sim_url() -> Iterator[str]:
     """The simulator as a separate process on 127.0.0.1 (port chosen by the OS)."""
     command = [sys.executable, "-m", "include.binance_sim", "--port", "0", "--symbols", SIM_SYMBOLS]
-    command += ["--start", SIM_START, "--api-key", API_KEY, "--api-secret", API_SECRET]
+    command += ["--start", SIM_START, "--outages", SIM_OUTAGES, "--api-key", API_KEY, "--api-secret", API_SECRET]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     line = process.stdout.readline()

@@ -9,10 +9,8 @@ from typing import Any
 
 import MySQLdb
 
-from include.binance_sim.__main__ import parse_symbols
-from include.binance_sim.market import Market
 from include.binance_sim.payloads import klines_json
-from tests.conftest import ROOT, SIM_START, SIM_SYMBOLS, WAREHOUSE_DB
+from tests.conftest import ROOT, WAREHOUSE_DB, sim_market
 
 DAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=2)
 
@@ -64,7 +62,7 @@ def asset_events(run_id: str) -> list[str]:
 
 
 def expected(symbol: str, interval: str, start: datetime, end: datetime) -> list[list]:
-    market = Market(parse_symbols(SIM_SYMBOLS, SIM_START))
+    market = sim_market()
     table = market.klines(symbol, interval, int(start.timestamp() * 1000), int(end.timestamp() * 1000) - 1, 10**7)
     return json.loads(klines_json(table))
 

@@ -23,8 +23,10 @@ def ms(text: str) -> int:
     return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def extract(tmp_path: Path, name: str, interval: str, start: str, end: str) -> tuple[list, list[dict]]:
-    files = extract_symbol(BinanceHook(), "BTCUSDT", interval, ms(start), ms(end), tmp_path / name, workers=3)
+def extract(
+    tmp_path: Path, name: str, interval: str, start: str, end: str, symbol: str = "BTCUSDT"
+) -> tuple[list, list[dict]]:
+    files = extract_symbol(BinanceHook(), symbol, interval, ms(start), ms(end), tmp_path / name, workers=3)
     return [row for f in files for row in read_pages(Path(f["path"]))], files
 
 
@@ -55,7 +57,7 @@ def test_archive_and_rest_paths_give_identical_rows(
 
 def test_unpublished_archive_falls_back_to_rest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sim: Sim):
     monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim.base_url, archives=True))
-    rows, files = extract(tmp_path, "x", "1h", "2023-12-01", "2024-01-02")  # listed 2024-01-01: no Dec file
+    rows, files = extract(tmp_path, "x", "1h", "2023-12-01", "2024-01-02", "LTCUSDT")  # listed 2024-01-01
     assert [f["source"] for f in files] == ["rest", "archive"]
     assert len(rows) == 24
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import MySQLdb
@@ -88,6 +89,21 @@ def test_a_catchup_month_run_equals_daily_runs_row_for_row(
     assert (query(warehouse, snapshot), query(warehouse, dates)) == monthly
 
 
+def test_the_warehouse_database_is_the_connections_schema_unless_overridden(
+    airflow_db: None, warehouse: MySQLdb.Connection, monkeypatch: pytest.MonkeyPatch, binance_conn: Sim
+):
+    other = WAREHOUSE_DB + "_schema"
+    query(warehouse, f"DROP DATABASE IF EXISTS {other}")
+    conn = {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "schema": other}
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_WAREHOUSE", json.dumps(conn))
+    try:
+        assert run_dag(DAY, DAY + timedelta(hours=3), ["BTCUSDT"]) == "success"
+        assert query(warehouse, f"SELECT COUNT(*) FROM {other}.fact_kline") == [(3,)]
+        assert query(warehouse, f"SHOW DATABASES LIKE '{WAREHOUSE_DB}'") == []  # nothing went to another database
+    finally:
+        query(warehouse, f"DROP DATABASE IF EXISTS {other}")
+
+
 def test_run_without_api_key_skips_balances(
     airflow_db: None, warehouse: MySQLdb.Connection, monkeypatch: pytest.MonkeyPatch, sim: Sim
 ):
@@ -126,7 +142,7 @@ def test_rejected_candle_lands_in_etl_reject_and_the_webhook_report(
     assert len(webhook) == 1
     report = webhook[0]
     assert report["status"] == "success"
-    assert report["tables"]["fact_kline"] == {"rows_in": 5, "inserted": 5, "updated": 0, "rejects": 1}
+    assert report["tables"]["fact_kline"] == {"rows_in": 5, "inserted": 5, "updated": 0, "unchanged": 0, "rejects": 1}
     assert report["tables"]["dim_date"]["rows_in"] == 6
 
 
@@ -155,5 +171,5 @@ def test_dagbag_imports_and_graph():
     assert dag.get_task("notify").upstream_task_ids >= {*loads, *checks}
     assert dag.get_task("check_fact_kline").upstream_task_ids == {"load_fact_kline"}
     assert {task: [a.name for a in dag.get_task(task).outlets] for task in loads} == {
-        task: [f"{WAREHOUSE_DB}.{task.removeprefix('load_')}"] for task in loads
+        task: [f"binance_warehouse.{task.removeprefix('load_')}"] for task in loads
     }

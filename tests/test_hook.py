@@ -12,11 +12,9 @@ import pytest
 
 from binance_airflow.errors import BinanceAPIError, BinanceBannedError, BinanceUnavailableError
 from binance_airflow.hook import BinanceHook
-from include.binance_sim.__main__ import parse_symbols
-from include.binance_sim.market import Market
 from include.binance_sim.payloads import klines_json
 from include.intervals import MINUTE_MS
-from tests.conftest import API_SECRET, SIM_START, SIM_SYMBOLS, Sim, connection_uri
+from tests.conftest import API_SECRET, Sim, connection_uri, sim_market
 
 START = datetime(2024, 5, 1, 0, 0, 30, tzinfo=UTC)  # deliberately not on a candle boundary
 END = datetime(2024, 5, 3, 0, 0, tzinfo=UTC)
@@ -35,7 +33,7 @@ class RecordingSleep:
 
 def expected_klines(symbol: str, interval: str, start: datetime, end: datetime) -> list[list]:
     """What the server holds, read straight from an identical market, page by page."""
-    market = Market(parse_symbols(SIM_SYMBOLS, SIM_START))
+    market = sim_market()
     rows, cursor, end_ms = [], int(start.timestamp() * 1000), int(end.timestamp() * 1000)
     while page := json.loads(klines_json(market.klines(symbol, interval, cursor, end_ms - 1, 1000))):
         rows += page

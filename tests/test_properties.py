@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from include.intervals import FIXED_MS
 from include.transforms.klines import transform_klines
-from tests.conftest import SIM_START, SIM_SYMBOLS, connection_uri
+from tests.conftest import connection_uri, sim_market
 
 HOUR_MS = FIXED_MS["1h"]
 T0 = 1_704_067_200_000  # 2024-01-01T00:00Z
@@ -85,14 +85,12 @@ def test_paging_any_range_returns_exactly_the_server_candles(
     sim_connection: None, interval: str, start: int, length: int
 ):
     from binance_airflow.hook import BinanceHook
-    from include.binance_sim.__main__ import parse_symbols
-    from include.binance_sim.market import Market
     from include.binance_sim.payloads import klines_json
 
     step = FIXED_MS.get(interval, 30 * 86_400_000)
     start_ms = T0 + start
     end_ms = min(start_ms + length * step // 7 + 1, T0 + 900 * 86_400_000)  # well before now
     got = list(BinanceHook(sleep=lambda s: None).iter_klines("ETHUSDT", interval, start_ms, end_ms))
-    market = Market(parse_symbols(SIM_SYMBOLS, SIM_START))
+    market = sim_market()
     want = json.loads(klines_json(market.klines("ETHUSDT", interval, start_ms, end_ms - 1, 10**7)))
     assert got == want

@@ -39,7 +39,7 @@ def test_a_clean_run_passes_every_gate_and_each_load_emits_its_asset(
     states = task_states(run.run_id)
     assert {task: states[task] for task in CHECKS} == dict.fromkeys(CHECKS, "success")
     assert asset_events(run.run_id) == [
-        f"{WAREHOUSE_DB}.{table}" for table in ("dim_date", "dim_symbol", "fact_balance", "fact_kline",
+        f"binance_warehouse.{table}" for table in ("dim_date", "dim_symbol", "fact_balance", "fact_kline",
                                                 "fact_ticker_24hr")
     ]  # fmt: skip
     assert failures(webhook) == {}

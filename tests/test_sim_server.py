@@ -8,12 +8,15 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 
 from include.binance_sim.__main__ import parse_symbols
-from include.binance_sim.market import Market
+from include.binance_sim.archives import ArchiveStore
+from include.binance_sim.market import Market, Outage
 from include.binance_sim.server import SimServer
 from include.intervals import HOUR_MS
+from include.transforms.archive import read_klines
 
 DAY0 = 1714521600000  # 2024-05-01 00:00 UTC
 
@@ -54,6 +57,52 @@ def test_coarse_candles_are_exact_aggregates_of_minutes():
     month = market.klines("ETHUSDT", "1M", DAY0, DAY0, 1)
     days = market.klines("ETHUSDT", "1d", DAY0, DAY0 + 31 * 24 * HOUR_MS - 1, 1000)
     assert len(days["open_time"]) == 31 and month["trades"][0] == days["trades"].sum()
+
+
+def test_one_second_candles_are_an_exact_split_of_each_minute():
+    market = Market(parse_symbols("ETHUSDT", "2024-01-01"))
+    minute = market.klines("ETHUSDT", "1m", DAY0, DAY0, 1)
+    seconds = market.klines("ETHUSDT", "1s", DAY0, DAY0 + 59_999, 1000)
+    assert list(seconds["open_time"]) == [DAY0 + 1000 * i for i in range(60)]
+    assert list(seconds["close_time"]) == [DAY0 + 1000 * i + 999 for i in range(60)]
+    assert seconds["open"][0] == minute["open"][0] and seconds["close"][-1] == minute["close"][0]
+    assert seconds["high"].max() == minute["high"][0] and seconds["low"].min() == minute["low"][0]
+    assert all(seconds["low"] <= np.minimum(seconds["open"], seconds["close"]))
+    assert all(seconds["high"] >= np.maximum(seconds["open"], seconds["close"]))
+    for field in ("volume", "quote_volume", "trades", "taker_base", "taker_quote"):
+        assert seconds[field].sum() == minute[field][0]
+
+
+def test_three_day_candles_open_on_each_symbols_own_grid_from_its_listing_day():
+    """Binance's 3d grid is per symbol (shared/data: LTCUSDT's is a day off BTCUSDT's)."""
+    market = Market(parse_symbols("AAAUSDT@2024-01-01,BBBUSDT@2024-01-02", "2024-01-01"))
+    day = 86_400_000
+    for symbol, listed in (("AAAUSDT", 1704067200000), ("BBBUSDT", 1704067200000 + day)):
+        opens = market.klines(symbol, "3d", listed, listed + 30 * day, 1000)["open_time"]
+        assert list(opens) == [listed + 3 * day * i for i in range(len(opens))] and len(opens) >= 10
+
+
+def test_an_outage_leaves_the_same_hole_at_every_interval_and_in_the_archives():
+    """Minutes 11:35-17:29 missing, as on BTCUSDT 2020-02-19: 1h candles 12:00-16:00 are absent, the 11:00
+    candle closes early at 11:34:59.999, the 17:00 one opens on time with the first minute after it."""
+    start, end = 1582112100000, 1582133400000  # 2020-02-19T11:35, 2020-02-19T17:30
+    market = Market(parse_symbols("BTCUSDT@2019-06-03", "2019-06-03"), outages=[Outage("BTCUSDT", start, end)])
+    day = 1582070400000  # 2020-02-19
+    hours = market.klines("BTCUSDT", "1h", day, day + 86_399_999, 1000)
+    opens = [int(o) for o in hours["open_time"]]
+    assert opens == [day + HOUR_MS * h for h in (*range(12), *range(17, 24))]
+    assert hours["close_time"][11] == start - 1
+    assert hours["close_time"][10] == day + 11 * HOUR_MS - 1
+    minutes = market.klines("BTCUSDT", "1m", day + 17 * HOUR_MS, day + 18 * HOUR_MS - 1, 1000)
+    assert minutes["open_time"][0] == end and hours["open"][12] == minutes["open"][0]
+    assert market.klines("BTCUSDT", "1m", start, end - 1, 1000)["open_time"].size == 0
+    page = market.klines("BTCUSDT", "1m", start - 5 * 60_000, None, 10)  # limit counts existing candles
+    assert [int(o) for o in page["open_time"]] == [start - 60_000 * k for k in range(5, 0, -1)] + [
+        end + 60_000 * k for k in range(5)
+    ]
+    store = ArchiveStore(market)
+    body, _ = store.get("/data/spot/daily/klines/BTCUSDT/1h/BTCUSDT-1h-2020-02-19.zip")
+    assert [row[0] for row in read_klines(body, "x.zip")] == opens
 
 
 def test_paging_rules(sim_url: str):

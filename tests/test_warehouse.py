@@ -178,3 +178,18 @@ def test_a_warehouse_from_before_the_source_column_is_upgraded_in_place(schema: 
     assert upgrade_schema(WAREHOUSE_DB) == ["fact_kline.source", "fact_balance.source"]
     assert upgrade_schema(WAREHOUSE_DB) == []
     assert rows_of(schema, "SELECT asset, source FROM fact_balance") == [("BTC", "binance_api")]
+
+
+def test_the_database_is_the_env_override_else_the_connections_schema_else_binance_dw(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from binance_airflow.warehouse import database
+
+    conn = {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "schema": "from_schema"}
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_WAREHOUSE", json.dumps(conn))
+    assert database() == "from_schema"
+    monkeypatch.setenv("BINANCE_ETL_WAREHOUSE_DB", "from_env")
+    assert database() == "from_env"
+    monkeypatch.delenv("BINANCE_ETL_WAREHOUSE_DB")
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_WAREHOUSE", json.dumps({**conn, "schema": ""}))
+    assert database() == "binance_dw"

@@ -1,8 +1,9 @@
 """Command line: ``python -m include.binance_sim --port 8999 --symbols BTCUSDT,ETHUSDT --start 2018-01-01``.
 
 A symbol may carry its own listing day and delisting day: ``SOLUSDT@2020-08-11`` or
-``HSRBTC@2017-08-18:2018-10-19``. ``--port 0`` picks a free port; the first line printed
-names the URL.
+``HSRBTC@2017-08-18:2018-10-19``. ``--outages BTCUSDT@2020-02-19T11:35/2020-02-19T17:30,...`` takes
+those minutes off the exchange (UTC, end exclusive), in REST and archives alike. ``--port 0`` picks a
+free port; the first line printed names the URL.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import sys
 from datetime import UTC, date, datetime
 
-from include.binance_sim.market import Market, SymbolSpec
+from include.binance_sim.market import Market, Outage, SymbolSpec
 from include.binance_sim.server import SimServer
 
 BASE_PRICES = {"BTC": 13000.0, "ETH": 750.0, "BNB": 8.5, "SOL": 1.2, "XRP": 2.3, "ADA": 0.7, "LTC": 230.0}
@@ -39,11 +40,35 @@ def parse_symbols(text: str, default_start: str) -> list[SymbolSpec]:
     return specs
 
 
+def _minute_ms(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO datetime: {text!r}") from None
+    ms = int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp() * 1000)
+    if ms % 60_000:
+        raise argparse.ArgumentTypeError(f"outage bounds are whole minutes: {text!r}")
+    return ms
+
+
+def parse_outages(text: str) -> list[Outage]:
+    """``BTCUSDT@2020-02-19T11:35/2020-02-19T17:30,...`` → outages (UTC, end exclusive)."""
+    outages = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        symbol, _, span = item.partition("@")
+        start, _, end = span.partition("/")
+        if not (symbol and start and end):
+            raise argparse.ArgumentTypeError(f"expected SYMBOL@START/END, got {item!r}")
+        outages.append(Outage(symbol.upper(), _minute_ms(start), _minute_ms(end)))
+    return outages
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m include.binance_sim", description=__doc__)
     parser.add_argument("--port", type=int, default=8999)
     parser.add_argument("--symbols", default="BTCUSDT,ETHUSDT,BNBUSDT,SOLUSDT,XRPUSDT")
     parser.add_argument("--start", default="2018-01-01", help="listing day of symbols without their own")
+    parser.add_argument("--outages", default="", help="SYMBOL@START/END,... minutes with no trading (UTC)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--weight-limit", type=int, default=6000)
     parser.add_argument("--latency-ms", type=float, default=0.0)
@@ -52,11 +77,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     try:
-        specs = parse_symbols(args.symbols, args.start)
+        specs, outages = parse_symbols(args.symbols, args.start), parse_outages(args.outages)
     except argparse.ArgumentTypeError as err:
         parser.error(str(err))
     server = SimServer(
-        Market(specs, seed=args.seed),
+        Market(specs, seed=args.seed, outages=outages),
         port=args.port,
         weight_limit=args.weight_limit,
         api_key=args.api_key,

@@ -364,7 +364,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not params.get("interval"):
             raise _mandatory("interval")
         interval = params["interval"]
-        if interval not in INTERVALS or interval == "1s":
+        if interval not in INTERVALS:
             raise ApiError(400, -1120, "Invalid interval.")
         self._known([symbol])
         limit_raw = params.get("limit", "500")

@@ -8,9 +8,9 @@ from include import settings
 
 
 def table_asset(table: str) -> Asset:
-    """The Asset updated whenever a run commits rows to ``table`` in the warehouse database."""
+    """The Asset of ``table`` in the warehouse behind the warehouse connection: ``binance_warehouse.<table>``."""
     return Asset(
-        name=f"{settings.WAREHOUSE_DATABASE}.{table}",
-        uri=f"mysql-warehouse://{settings.WAREHOUSE_CONN_ID}/{settings.WAREHOUSE_DATABASE}/{table}",
+        name=f"{settings.WAREHOUSE_CONN_ID}.{table}",
+        uri=f"mysql-warehouse://{settings.WAREHOUSE_CONN_ID}/{table}",
         group="binance_warehouse",
     )

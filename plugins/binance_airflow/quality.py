@@ -12,6 +12,8 @@ from typing import Any
 
 from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
 
+from binance_airflow.warehouse import DATABASE_TEMPLATE
+from binance_airflow.warehouse import MACROS as WAREHOUSE_MACROS
 from include import settings
 from include.intervals import FIXED_MS, validate_interval
 from include.sql_files import sql
@@ -57,6 +59,7 @@ def expected_candles(interval: str) -> str:
 
 
 MACROS = {
+    **WAREHOUSE_MACROS,
     "kline_scope": kline_scope,
     "snapshot_scope": snapshot_scope,
     "hour_scope": hour_scope,
@@ -121,7 +124,7 @@ def quality_gate(table: str) -> list[SQLTableCheckOperator | SQLColumnCheckOpera
     # Retrying a check cannot change the data it found: a failed gate fails the run at once.
     common: dict[str, Any] = {
         "conn_id": settings.WAREHOUSE_CONN_ID,
-        "database": settings.WAREHOUSE_DATABASE,
+        "database": DATABASE_TEMPLATE,
         "retries": 0,
     }
     scope = WINDOW + "{{ " + gate.scope + " }}"

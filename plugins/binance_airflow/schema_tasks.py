@@ -7,27 +7,30 @@ from typing import Any
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.sdk import task
 
-from binance_airflow.warehouse import ensure_database, upgrade_schema
+from binance_airflow.warehouse import DATABASE_TEMPLATE, database, ensure_database, upgrade_schema
 from include import settings
 
 
 def warehouse_schema() -> Any:
-    """``create_database >> create_schema >> upgrade_warehouse``; returns the last task to wait on."""
+    """``create_database >> create_schema >> upgrade_warehouse``; returns the last task to wait on.
+
+    The DAG must register ``warehouse.MACROS`` (the operators' database is rendered when they run).
+    """
 
     @task
     def create_database() -> None:
-        """Create the warehouse database if it is missing."""
-        ensure_database(settings.WAREHOUSE_DATABASE)
+        """Create the warehouse database (the connection's schema) if it is missing."""
+        ensure_database(database())
 
     @task
     def upgrade_warehouse() -> list[str]:
         """Add columns introduced since an existing warehouse was created (e.g. `source`)."""
-        return upgrade_schema(settings.WAREHOUSE_DATABASE)
+        return upgrade_schema(database())
 
     create_schema = SQLExecuteQueryOperator(
         task_id="create_schema",
         conn_id=settings.WAREHOUSE_CONN_ID,
-        database=settings.WAREHOUSE_DATABASE,
+        database=DATABASE_TEMPLATE,
         sql=list(settings.SCHEMA_FILES),  # a copy: rendering replaces the names with the file contents
         split_statements=True,
         doc_md="Applies `include/sql/*.sql` (CREATE TABLE IF NOT EXISTS, CREATE OR REPLACE VIEW).",

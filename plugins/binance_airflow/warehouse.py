@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow.providers.mysql.hooks.mysql import MySqlHook
+from airflow.sdk import BaseHook
 
 from include import settings
 
@@ -36,19 +38,31 @@ class LoadResult:
         return asdict(self)
 
 
-def warehouse_hook(database: str | None = None) -> MySqlHook:
-    """MySqlHook on the warehouse connection with LOAD DATA LOCAL INFILE enabled."""
-    return MySqlHook(
-        mysql_conn_id=settings.WAREHOUSE_CONN_ID, schema=database or settings.WAREHOUSE_DATABASE, local_infile=True
-    )
+def database() -> str:
+    """The warehouse database: ``BINANCE_ETL_WAREHOUSE_DB`` when set, else the warehouse connection's schema,
+    else ``binance_dw``. Read when a task runs, so every task of a run agrees with its worker's settings."""
+    override = os.environ.get(settings.WAREHOUSE_DATABASE_ENV)
+    if override:
+        return override
+    return BaseHook.get_connection(settings.WAREHOUSE_CONN_ID).schema or settings.DEFAULT_WAREHOUSE_DATABASE
 
 
-def ensure_database(database: str) -> None:
+# For the SQL operators' templated ``database``: every DAG that uses them registers this macro.
+MACROS = {"warehouse_database": database}
+DATABASE_TEMPLATE = "{{ warehouse_database() }}"
+
+
+def warehouse_hook(database_name: str | None = None) -> MySqlHook:
+    """MySqlHook on the warehouse connection (its database unless ``database_name`` is given), LOAD DATA enabled."""
+    return MySqlHook(mysql_conn_id=settings.WAREHOUSE_CONN_ID, schema=database_name or database(), local_infile=True)
+
+
+def ensure_database(name: str) -> None:
     """CREATE DATABASE IF NOT EXISTS (connecting through information_schema, which always exists)."""
-    if not database.replace("_", "").isalnum():
-        raise ValueError(f"invalid warehouse database name {database!r}")
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"invalid warehouse database name {name!r}: use letters, digits and underscores")
     hook = warehouse_hook("information_schema")
-    hook.run(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4")
+    hook.run(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
 
 
 # Columns added after the first release: CREATE TABLE IF NOT EXISTS leaves older tables without them.
@@ -59,15 +73,15 @@ ADDED_COLUMNS = (
 )
 
 
-def upgrade_schema(database: str) -> list[str]:
+def upgrade_schema(name: str) -> list[str]:
     """Add any of ``ADDED_COLUMNS`` an existing warehouse lacks; returns what was added."""
-    hook = warehouse_hook(database)
+    hook = warehouse_hook(name)
     added = []
     for table, column, definition in ADDED_COLUMNS:
         present = hook.get_first(
             "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s "
             "AND COLUMN_NAME = %s",
-            parameters=(database, table, column),
+            parameters=(name, table, column),
         )[0]
         if not present:
             hook.run(f"ALTER TABLE `{table}` ADD COLUMN `{column}` {definition}")
