@@ -40,7 +40,7 @@ from include.run_window import resolve
     dag_id="binance_etl",
     schedule=HistoryThenDailyTimetable(),
     start_date=settings.START_DATE,
-    catchup=True,
+    catchup=settings.CATCHUP,
     max_active_runs=2,
     template_searchpath=[str(settings.SQL_DIR)],
     user_defined_macros=MACROS,

@@ -14,14 +14,19 @@ def _add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=total // 12, month=total % 12 + 1)
 
 
-def period_end(start: datetime, now: datetime) -> datetime:
-    """End of the run that starts at ``start`` (00:00 UTC): a whole year or month once it is over, else a day."""
+def period_end(start: datetime, now: datetime, limit: datetime | None = None) -> datetime:
+    """End of the run that starts at ``start`` (00:00 UTC): a whole year or month once it is over, else a day.
+
+    A year or month run is made only when it ends by ``limit`` too (the end of a backfill's range), so
+    runs never cover more than was asked for; a year needs to be over before this month began.
+    """
     today = day_floor(now)
-    this_month = today.replace(day=1)
-    if start.month == 1 and start.day == 1 and start.replace(year=start.year + 1) <= this_month:
-        return start.replace(year=start.year + 1)
-    if start.day == 1 and _add_months(start, 1) <= today:
-        return _add_months(start, 1)
+    bound = today if limit is None else min(today, limit)
+    if start.day == 1:
+        if start.month == 1 and start.replace(year=start.year + 1) <= min(bound, today.replace(day=1)):
+            return start.replace(year=start.year + 1)
+        if _add_months(start, 1) <= bound:
+            return _add_months(start, 1)
     return start + timedelta(days=1)
 
 

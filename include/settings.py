@@ -26,6 +26,8 @@ FORECAST_BACKTEST_FOLDS = int(os.environ.get("BINANCE_ETL_FORECAST_FOLDS", "7"))
 DQ_ALLOWED_GAPS = int(os.environ.get("BINANCE_ETL_DQ_ALLOWED_GAPS", "0"))
 DEFAULT_SYMBOLS = os.environ.get("BINANCE_ETL_SYMBOLS", "BTCUSDT,ETHUSDT,BNBUSDT,SOLUSDT,XRPUSDT").split(",")
 DEFAULT_INTERVAL = os.environ.get("BINANCE_ETL_INTERVAL", "1h")
+# Catch up on every period since START_DATE (true), or only ever run for yesterday (false).
+CATCHUP = os.environ.get("BINANCE_ETL_CATCHUP", "true").lower() in ("1", "true", "yes")
 # First UTC day of history the schedule covers (catchup backfills from here).
 START_DATE = datetime.fromisoformat(os.environ.get("BINANCE_ETL_START_DATE", "2018-01-01")).replace(tzinfo=UTC)
 SQL_DIR = Path(__file__).resolve().parent / "sql"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pendulum
 import pytest
 from airflow.timetables.base import DataInterval, TimeRestriction
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from binance_airflow.timetable import HistoryThenDailyTimetable
 from include.run_periods import period_end
@@ -59,3 +63,62 @@ def test_the_airflow_timetable_follows_the_calendar():
     no_catchup = TimeRestriction(earliest=pendulum.datetime(2018, 1, 1), latest=None, catchup=False)
     recent = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=no_catchup)
     assert recent.data_interval.start == pendulum.now("UTC").start_of("day") - timedelta(days=1)
+
+
+@functools.cache
+def serialized_dag() -> Any:
+    """binance_etl as the scheduler and the backfill command see it (serialized, timetable from the plugin)."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    from tests.dag_runs import load_dag
+
+    return DagSerialization.deserialize_dag(DagSerialization.serialize_dag(load_dag("binance_etl")))
+
+
+def backfill(from_date: str, to_date: str) -> list[tuple[str, str]]:
+    """The data intervals ``airflow backfill create --from-date F --to-date T`` plans, through Airflow's own code."""
+    from airflow.models.backfill import _get_info_list
+
+    infos = _get_info_list(from_date=pendulum.parse(from_date), to_date=pendulum.parse(to_date), reverse=False,
+                           dag=serialized_dag())  # fmt: skip
+    return [(f"{i.data_interval.start:%Y-%m-%d}", f"{i.data_interval.end:%Y-%m-%d}") for i in infos]
+
+
+def test_a_backfill_loads_the_requested_range_not_the_whole_year():
+    """--to-date is inclusive (Airflow's word): the day it names is the last one covered, as for a daily DAG."""
+    assert backfill("2024-01-01", "2024-03-01") == [
+        ("2024-01-01", "2024-02-01"), ("2024-02-01", "2024-03-01"), ("2024-03-01", "2024-03-02")
+    ]  # fmt: skip
+    assert backfill("2019-01-01", "2021-12-31") == [
+        ("2019-01-01", "2020-01-01"), ("2020-01-01", "2021-01-01"), ("2021-01-01", "2022-01-01")
+    ]  # fmt: skip
+    assert backfill("2023-12-30", "2025-01-02") == [
+        ("2023-12-30", "2023-12-31"), ("2023-12-31", "2024-01-01"), ("2024-01-01", "2025-01-01"),
+        ("2025-01-01", "2025-01-02"), ("2025-01-02", "2025-01-03"),
+    ]  # fmt: skip
+    assert backfill("2024-02-10T06:00:00", "2024-02-12") == [("2024-02-11", "2024-02-12"), ("2024-02-12", "2024-02-13")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dates(date(2018, 1, 1), date.today() + timedelta(days=3)), st.integers(0, 900))
+def test_backfill_runs_tile_exactly_the_days_asked_for(first: date, days: int):
+    last = first + timedelta(days=days)
+    runs = backfill(first.isoformat(), last.isoformat())
+    covered = [date.fromisoformat(s) + timedelta(days=i) for s, e in runs
+               for i in range((date.fromisoformat(e) - date.fromisoformat(s)).days)]  # fmt: skip
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    wanted = [first + timedelta(days=i) for i in range(days + 1) if first + timedelta(days=i) <= yesterday]
+    assert covered == wanted  # every day once, in order, nothing outside the range
+    for start, end in map(lambda run: (date.fromisoformat(run[0]), date.fromisoformat(run[1])), runs):
+        whole_year = (start.month, start.day) == (1, 1) and end == start.replace(year=start.year + 1)
+        whole_month = start.day == 1 and end == (start + timedelta(days=32)).replace(day=1)
+        assert whole_year or whole_month or end - start == timedelta(days=1)
+
+
+def test_catchup_false_resumes_from_yesterday_even_after_old_runs():
+    timetable = HistoryThenDailyTimetable()
+    restriction = TimeRestriction(earliest=pendulum.datetime(2018, 1, 1), latest=None, catchup=False)
+    old = DataInterval(pendulum.datetime(2020, 3, 1), pendulum.datetime(2020, 3, 2))
+    nxt = timetable.next_dagrun_info(last_automated_data_interval=old, restriction=restriction)
+    yesterday = pendulum.now("UTC").start_of("day") - timedelta(days=1)
+    assert (nxt.data_interval.start, nxt.data_interval.end) == (yesterday, yesterday + timedelta(days=1))

@@ -15,7 +15,10 @@ class HistoryThenDailyTimetable(Timetable):
     """Daily runs, except that whole past years and whole past months each run once.
 
     A run's data interval is [start, end) at 00:00 UTC boundaries; runs follow each other without gaps.
-    A manual run's interval is the UTC day before it is triggered.
+    A backfill (``airflow backfill create --from-date F --to-date T``) tiles exactly the days a daily
+    DAG would run for it, F to T inclusive, grouping into years and months only those that lie inside.
+    Without catchup the next run is yesterday's, however old the last run is. A manual run's interval
+    is the UTC day before it is triggered.
     """
 
     description = "Yearly, then monthly catchup; daily at 00:00 UTC"
@@ -36,12 +39,15 @@ class HistoryThenDailyTimetable(Timetable):
             start = last_automated_data_interval.end
         elif restriction.earliest is None:
             return None
-        elif not restriction.catchup:
-            start = max(day_floor(restriction.earliest), day_floor(now) - timedelta(days=1))
         else:
             start = day_floor(restriction.earliest)
             start = start if start == restriction.earliest else start + timedelta(days=1)
-        if restriction.latest is not None and start > restriction.latest:
-            return None
+        if not restriction.catchup:
+            start = max(start, day_floor(now) - timedelta(days=1))
+        limit = None
+        if restriction.latest is not None:
+            if start > restriction.latest:
+                return None
+            limit = day_floor(restriction.latest) + timedelta(days=1)  # the last day asked for, inclusive
         start = pendulum.instance(start)
-        return DagRunInfo.interval(start=start, end=pendulum.instance(period_end(start, now)))
+        return DagRunInfo.interval(start=start, end=pendulum.instance(period_end(start, now, limit)))
