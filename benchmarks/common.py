@@ -47,15 +47,12 @@ def use_connections(base_url: str | None, database: str, archives: bool = True) 
 
 def fresh_warehouse(database: str) -> None:
     """Drop and recreate ``database`` with the project's schema."""
-    from binance_airflow.warehouse import warehouse_hook
-    from include import settings
+    from binance_airflow.warehouse import create_warehouse
 
     conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="", autocommit=True)
     conn.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
-    conn.cursor().execute(f"CREATE DATABASE {database}")
     conn.close()
-    for name in settings.SCHEMA_FILES:
-        warehouse_hook(database).run((settings.SQL_DIR / name).read_text(), split_statements=True)
+    create_warehouse(database)
 
 
 def peak_rss_mb() -> float:

@@ -51,7 +51,7 @@ def ours(start_ms: int, end_ms: int) -> int:
     from binance_airflow import etl_steps as steps
     from binance_airflow.hook import BinanceHook
 
-    plan = {"symbols": ["BTCUSDT"], "interval": "1m", "start_ms": start_ms, "end_ms": end_ms}
+    plan = {"symbols": ["BTCUSDT"], "interval": "1m", "start_ms": start_ms, "end_ms": end_ms, "as_of_ms": end_ms}
     with tempfile.TemporaryDirectory(prefix="bench-ours-") as tmp:
         folder, hook = Path(tmp), BinanceHook()
         steps.extract_exchange_info(plan, folder, hook)

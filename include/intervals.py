@@ -61,6 +61,22 @@ def next_open(open_ms: int, interval: str) -> int:
     return open_ms + FIXED_MS[validate_interval(interval)]
 
 
+# Binance documents neither how 3d nor how 1w candles are aligned (3d grids are per symbol in practice), so
+# for these the windows below work for any phase of the grid.
+UNANCHORED = frozenset({"3d", "1w"})
+
+
+def closed_bound(ms: int, interval: str) -> int:
+    """Exclusive upper bound on the open times of the candles that have closed by ``ms``.
+
+    A candle closes when the next one opens. Candles that close in (a, b] are exactly those opening in
+    [closed_bound(a), closed_bound(b)). On grids of unknown phase the bound is ``ms - step + 1``.
+    """
+    if interval in UNANCHORED:
+        return ms - FIXED_MS[interval] + 1
+    return floor_open(ms, interval)
+
+
 def is_aligned(ms: int, interval: str) -> bool:
     """True when ``ms`` is a candle open time on the UTC grid of ``interval``."""
     return floor_open(ms, interval) == ms

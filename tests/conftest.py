@@ -27,7 +27,7 @@ os.environ["BINANCE_ETL_STAGING_ROOT"] = tempfile.mkdtemp(prefix="binance-stagin
 os.environ["AIRFLOW_CONN_BINANCE_WAREHOUSE"] = json.dumps(
     {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "password": "", "schema": WAREHOUSE_DB}
 )
-SIM_SYMBOLS = "BTCUSDT@2019-06-03,ETHUSDT,BNBUSDT@2024-03-01,LTCUSDT@2024-01-01:2024-06-15"
+SIM_SYMBOLS = "BTCUSDT@2019-06-03,ETHUSDT,BNBUSDT@2024-03-01,LTCUSDT@2024-01-01:2024-06-15,SOLUSDT@2024-02-28"
 SIM_START = "2024-01-01"
 # Exchange outages as Binance's own BTCUSDT history has them (no candle at any interval, in REST and archives).
 SIM_OUTAGES = ("BTCUSDT@2020-02-19T11:35/2020-02-19T17:30,BTCUSDT@2020-06-28T02:00/2020-06-28T05:00,"

@@ -16,8 +16,7 @@ import MySQLdb
 import pytest
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
-from binance_airflow.warehouse import StagingFileError, upgrade_schema, upsert_csv, warehouse_hook
-from include import settings
+from binance_airflow.warehouse import StagingFileError, create_warehouse, upgrade_schema, upsert_csv, warehouse_hook
 from include.transforms import dim_date
 from include.transforms.snapshots import SYMBOL_COLUMNS
 from include.transforms.staging import write_csv
@@ -31,11 +30,8 @@ DAY_MS = 1_704_067_200_000  # 2024-01-01T00:00Z
 def schema() -> Iterator[MySQLdb.Connection]:
     """A fresh warehouse database with the project's DDL applied."""
     conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="", autocommit=True)
-    cur = conn.cursor()
-    cur.execute(f"DROP DATABASE IF EXISTS {WAREHOUSE_DB}")
-    cur.execute(f"CREATE DATABASE {WAREHOUSE_DB}")
-    for name in settings.SCHEMA_FILES:
-        warehouse_hook().run((settings.SQL_DIR / name).read_text(), split_statements=True)
+    conn.cursor().execute(f"DROP DATABASE IF EXISTS {WAREHOUSE_DB}")
+    create_warehouse()
     conn.select_db(WAREHOUSE_DB)
     yield conn
     conn.close()

@@ -65,6 +65,19 @@ def ensure_database(name: str) -> None:
     hook.run(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
 
 
+def create_warehouse(name: str | None = None) -> None:
+    """The whole warehouse outside Airflow (benchmarks, tests): database, ``include/sql`` DDL, newer columns.
+
+    The DAGs do the same in three tasks (``schema_tasks.warehouse_schema``) so each shows in the UI.
+    """
+    name = name or database()
+    ensure_database(name)
+    hook = warehouse_hook(name)
+    for file in settings.SCHEMA_FILES:
+        hook.run((settings.SQL_DIR / file).read_text(), split_statements=True)
+    upgrade_schema(name)
+
+
 # Columns added after the first release: CREATE TABLE IF NOT EXISTS leaves older tables without them.
 ADDED_COLUMNS = (
     ("fact_kline", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
