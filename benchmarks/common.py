@@ -47,7 +47,7 @@ def use_connections(base_url: str | None, database: str, archives: bool = True) 
 
 def fresh_warehouse(database: str) -> None:
     """Drop and recreate ``database`` with the project's schema."""
-    from binance_airflow.warehouse import create_warehouse
+    from binance_airflow.schema_tasks import create_warehouse
 
     conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="", autocommit=True)
     conn.cursor().execute(f"DROP DATABASE IF EXISTS {database}")

@@ -1,14 +1,16 @@
 """binance_etl: Binance spot market and account data into the MySQL star schema (the old Talend "Main" job).
 
-ping sensor → extract exchangeInfo / 24hr ticker / account / klines per symbol (mapped) → transforms
-writing staging CSVs (mapped) → bulk upserts into dim_symbol, dim_date, fact_kline, fact_ticker_24hr,
-fact_balance → data-quality gates on what each load wrote (common.sql check operators) → a notification with
-rows per table, rejects and failed tasks or checks, posted to the `binance_notify` webhook when defined.
-Each load emits its table's Asset, so analytics DAGs can be scheduled on the warehouse.
+extract (ping sensor, then exchangeInfo, 24hr ticker, account and klines per symbol) → transform (validated
+staging CSVs, rejects kept with their reason) → load (transactional bulk upserts into dim_date, dim_symbol,
+fact_kline, fact_ticker_24hr, fact_balance) → gate (fact_kline reconciled with Binance itself, then
+common.sql checks on what each load wrote) → publish (each table's Asset, only once its gates passed and
+only when the run changed it) → notify (rows per table, healed candles, exchange outages, failures; posted
+to the `binance_notify` webhook when defined).
 
-A scheduled run covers its data interval: catchup runs one whole past year or month at a time, then one
-day per run (HistoryThenDailyTimetable). A manual run covers the `start`/`end` params when given,
-otherwise the UTC day before its logical date.
+A scheduled run loads the candles that closed in its period: catchup runs one whole past year or month at a
+time, then one day per run (HistoryThenDailyTimetable); a backfill covers exactly the days asked for. A
+manual run covers the `start`/`end` params by open time when given, otherwise the UTC day before its
+logical date.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from binance_airflow import etl_steps as steps
-from binance_airflow.assets import table_asset
+from binance_airflow import reconcile
 from binance_airflow.dag_defaults import default_args
 from binance_airflow.hook import BinanceHook
 from binance_airflow.notify import notify_run
-from binance_airflow.quality import GATES, MACROS, quality_gate
+from binance_airflow.quality import MACROS, quality_gate
 from binance_airflow.schema_tasks import warehouse_schema
 from binance_airflow.sensor import BinanceApiSensor
+from binance_airflow.tables import LOADED, Table
 from binance_airflow.timetable import HistoryThenDailyTimetable
 from include import settings
 from include.intervals import INTERVALS
@@ -57,8 +60,8 @@ from include.run_window import resolve
         "start": Param(
             None,
             type=["null", "string"],
-            description="UTC ISO date or datetime, e.g. 2024-05-01. Empty: the run's data interval, "
-            "or for a manual run the UTC day before its logical date",
+            description="UTC ISO date or datetime, e.g. 2024-05-01: load the candles opening from here. Empty: "
+            "the candles that closed in the run's period (for a manual run, the UTC day before its logical date)",
         ),
         "end": Param(None, type=["null", "string"], description="UTC ISO date or datetime, exclusive; with start"),
     },
@@ -66,6 +69,7 @@ from include.run_window import resolve
     tags=["binance", "warehouse"],
 )
 def binance_etl() -> None:
+    # -- plan: is Binance up, what does this run cover ---------------------------------------------------
     binance_up = BinanceApiSensor(
         task_id="binance_up", binance_conn_id=settings.BINANCE_CONN_ID, poke_interval=30, timeout=600,
         mode="reschedule", doc_md="Waits until `/api/v3/ping` answers on the `binance_default` connection.",
@@ -79,11 +83,19 @@ def binance_etl() -> None:
             window = resolve(params, data_interval_start, data_interval_end, logical_date)
         return {"window": window.as_dict(), "folder": str(steps.run_dir(run_id))}
 
+    # -- extract (Getting Data) --------------------------------------------------------------------------
     @task
     def extract_exchange_info(window: dict[str, Any], folder: str) -> list[dict[str, Any]]:
         """exchangeInfo for the run's symbols; fails at once naming any symbol Binance does not list."""
         with fail_without_retry():
             return steps.extract_exchange_info(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
+
+    # Mapped tasks do not take doc_md from their docstring, so it is given explicitly.
+    @task(max_active_tis_per_dagrun=4, doc_md="One symbol's candles as raw chunk files: archives for whole "
+          "past months/days, REST otherwise.")  # fmt: skip
+    def extract_klines(symbol: str, weight_limit: int, window: dict[str, Any], folder: str) -> dict[str, Any]:
+        hook = BinanceHook(settings.BINANCE_CONN_ID, weight_limit=weight_limit)
+        return steps.extract_klines(window, symbol, Path(folder), hook)
 
     @task
     def extract_ticker(window: dict[str, Any], folder: str) -> str:
@@ -97,83 +109,115 @@ def binance_etl() -> None:
         path = steps.extract_account(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
         return skip_if_none(path, "balances skipped (no API key on the connection, or a historical window)")
 
-    # Mapped tasks do not take doc_md from their docstring, so it is given explicitly.
-    @task(max_active_tis_per_dagrun=4, doc_md="One symbol's candles as raw chunk files: archives for whole "
-          "past months/days, REST otherwise.")  # fmt: skip
-    def extract_klines(symbol: str, weight_limit: int, window: dict[str, Any], folder: str) -> dict[str, Any]:
-        hook = BinanceHook(settings.BINANCE_CONN_ID, weight_limit=weight_limit)
-        return steps.extract_klines(window, symbol, Path(folder), hook)
-
-    @task(doc_md="Validate and deduplicate one symbol's candles into staging CSVs; invalid rows to a rejects CSV.")
-    def transform_klines(extracted: dict[str, Any], window: dict[str, Any], folder: str) -> dict[str, Any]:
-        return steps.transform_klines(window, Path(folder), extracted, int(datetime.now(UTC).timestamp() * 1000))
-
-    @task
-    def transform_symbols(folder: str) -> dict[str, Any]:
-        """dim_symbol rows from exchangeInfo."""
-        return steps.transform_symbols(Path(folder))
-
+    # -- transform (Transformation, into the staging area) -------------------------------------------------
     @task
     def transform_dates(window: dict[str, Any], folder: str) -> dict[str, Any]:
         """dim_date rows, one per UTC hour of the window."""
         return steps.transform_dates(window, Path(folder))
 
     @task
-    def transform_ticker(window: dict[str, Any], folder: str, raw: str) -> dict[str, Any]:
-        """fact_ticker_24hr rows, stamped with the window's end."""
-        return steps.transform_ticker(window, Path(folder), raw)
+    def transform_symbols(folder: str) -> dict[str, Any]:
+        """dim_symbol rows from exchangeInfo."""
+        return steps.transform_symbols(Path(folder))
+
+    @task(doc_md="Validate and deduplicate one symbol's candles into staging CSVs; invalid rows to a rejects CSV.")
+    def transform_klines(extracted: dict[str, Any], window: dict[str, Any], folder: str) -> dict[str, Any]:
+        return steps.transform_klines(window, Path(folder), extracted, now_ms())
 
     @task
-    def transform_balances(window: dict[str, Any], folder: str, raw: str) -> dict[str, Any]:
-        """fact_balance rows (non-zero balances), stamped with the window's end."""
-        return steps.transform_balances(window, Path(folder), raw)
+    def transform_ticker(folder: str, raw: str) -> dict[str, Any]:
+        """fact_ticker_24hr rows, stamped with each ticker's closeTime."""
+        return steps.transform_ticker(Path(folder), raw)
 
+    @task
+    def transform_balances(folder: str, raw: str) -> dict[str, Any]:
+        """fact_balance rows (non-zero balances), stamped with Binance's server time."""
+        return steps.transform_balances(Path(folder), raw)
+
+    # -- load (Main) ------------------------------------------------------------------------------------
     def load(table: str) -> Any:
         """A task upserting one staged CSV into ``table``."""
 
-        @task(task_id=f"load_{table}", outlets=[table_asset(table)])
+        @task(task_id=f"load_{table}")
         def load_table(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
             """Bulk upsert of the staged CSV (LOAD DATA LOCAL INFILE) in one transaction."""
             return steps.load_table(table, staged, run_id)
 
         return load_table
 
-    @task(outlets=[table_asset("fact_kline")])
+    @task
     def load_fact_kline(staged: list[dict[str, Any]], run_id: Any = None) -> dict[str, Any]:
         """Bulk upsert of every kline staging CSV, one transaction each, and the run's rejects."""
         return steps.load_klines(staged[:], run_id)  # a slice: iterating probes past the end and logs an error
 
+    # -- gate ---------------------------------------------------------------------------------------------
+    @task
+    def reconcile_fact_kline(
+        window: dict[str, Any], folder: str, staged: list[dict[str, Any]], run_id: Any = None, ti: Any = None
+    ) -> dict[str, Any]:
+        """Compare fact_kline with Binance: reload candles it serves again, record exchange outages in
+        kline_gap, fail naming any candle the warehouse lacks though Binance has it. Returns the healing load;
+        the whole report (also when failing) is the XCom ``report``."""
+        hook = BinanceHook(settings.BINANCE_CONN_ID)
+        outcome = reconcile.reconcile(window, staged[:], Path(folder), run_id, hook, now_ms())
+        ti.xcom_push(key="report", value=outcome)
+        if outcome["unexplained"]:
+            raise AirflowFailException(reconcile.failure(outcome))
+        return outcome["heal"]
+
+    # -- publish --------------------------------------------------------------------------------------------
+    def publish(table: Table) -> Any:
+        """A task emitting ``table``'s Asset once its gates passed, when the run changed it."""
+
+        @task(task_id=f"publish_{table.name}", outlets=[table.asset])
+        def publish_table(
+            loaded: dict[str, Any], healed: dict[str, Any] | None = None, outlet_events: Any = None
+        ) -> dict[str, Any]:
+            """Emit the table's Asset (downstream DAGs start) if the run inserted or updated rows."""
+            changed = sum(result["inserted"] + result["updated"] for result in (loaded, healed or {}) if result)
+            if not changed:
+                raise AirflowSkipException(f"{table.name} unchanged by this run: no Asset event")
+            outlet_events[table.asset].extra = {"rows_changed": changed}
+            return {"table": table.name, "rows_changed": changed}
+
+        return publish_table
+
+    # -- notify ---------------------------------------------------------------------------------------------
     @task(trigger_rule="all_done", retries=0, on_failure_callback=None)
     def notify(folder: str, **context: Any) -> dict[str, Any]:
-        """Report rows per table, rejects and failed tasks or checks (the old tMessageBox); clean staging."""
-        return notify_run(context, Path(folder), LOAD_TASKS)
+        """Report rows per table, healed candles, outages, failed tasks or checks (the old tMessageBox)."""
+        return notify_run(context, Path(folder), [f"load_{t.name}" for t in LOADED])
 
+    # The diagram: extract → transform → load → gate → publish → notify.
     run = plan()
     window, folder = run["window"], run["folder"]
-    schema = warehouse_schema()
     info = extract_exchange_info(window, folder)
     binance_up >> [run, info]
-    raw_klines = extract_klines.partial(window=window, folder=folder).expand_kwargs(info)
-    staged_klines = transform_klines.partial(window=window, folder=folder).expand(extracted=raw_klines)
-    symbols = transform_symbols(folder)
-    info >> symbols
-    loads = {
-        "dim_symbol": load("dim_symbol")(symbols),
-        "dim_date": load("dim_date")(transform_dates(window, folder)),
-        "fact_kline": load_fact_kline(staged_klines),
-        "fact_ticker_24hr": load("fact_ticker_24hr")(transform_ticker(window, folder, extract_ticker(window, folder))),
-        "fact_balance": load("fact_balance")(transform_balances(window, folder, extract_account(window, folder))),
+    staged = {
+        "dim_date": transform_dates(window, folder),
+        "dim_symbol": transform_symbols(folder),
+        "fact_kline": transform_klines.partial(window=window, folder=folder).expand(
+            extracted=extract_klines.partial(window=window, folder=folder).expand_kwargs(info)
+        ),
+        "fact_ticker_24hr": transform_ticker(folder, extract_ticker(window, folder)),
+        "fact_balance": transform_balances(folder, extract_account(window, folder)),
     }
-    schema >> [loads["dim_symbol"], loads["dim_date"], loads["fact_balance"]]
-    [loads["dim_symbol"], loads["dim_date"]] >> loads["fact_kline"]
+    info >> staged["dim_symbol"]
+    loads = {t.name: (load_fact_kline if t.name == "fact_kline" else load(t.name))(staged[t.name]) for t in LOADED}
+    warehouse_schema() >> [loads["dim_date"], loads["dim_symbol"], loads["fact_balance"]]
+    [loads["dim_date"], loads["dim_symbol"]] >> loads["fact_kline"]
     loads["dim_symbol"] >> loads["fact_ticker_24hr"]
-    checks = []
-    for table, loaded in loads.items():
-        if table in GATES:
-            gate = quality_gate(table)
-            loaded >> gate
-            checks += gate
-    [*loads.values(), *checks] >> notify(folder)
+    reconciled = reconcile_fact_kline(window, folder, staged["fact_kline"])
+    loads["fact_kline"] >> reconciled
+    ends = []
+    for table in LOADED:
+        checked = reconciled if table.name == "fact_kline" else loads[table.name]
+        gates = quality_gate(table.name, table.gate) if table.gate else []
+        checked >> gates
+        published = publish(table)(loads[table.name], reconciled if table.name == "fact_kline" else None)
+        (gates or [checked]) >> published
+        ends += [*gates, published]
+    [*loads.values(), reconciled, *ends] >> notify(folder)
 
 
 @contextmanager
@@ -192,6 +236,8 @@ def skip_if_none(path: str | None, reason: str) -> str:
     return path
 
 
-LOAD_TASKS = ["load_dim_symbol", "load_dim_date", "load_fact_kline", "load_fact_ticker_24hr", "load_fact_balance"]
+def now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
+
 
 binance_etl()

@@ -22,8 +22,6 @@ EXTRACT_WORKERS = int(os.environ.get("BINANCE_ETL_EXTRACT_WORKERS", "4"))
 RETRY_DELAY_S = float(os.environ.get("BINANCE_ETL_RETRY_DELAY", "30"))
 # Days of rolling origins in the forecast backtest (one refit per day).
 FORECAST_BACKTEST_FOLDS = int(os.environ.get("BINANCE_ETL_FORECAST_FOLDS", "7"))
-# Missing candles a run tolerates inside a symbol's series (exchange outages leave real gaps).
-DQ_ALLOWED_GAPS = int(os.environ.get("BINANCE_ETL_DQ_ALLOWED_GAPS", "0"))
 DEFAULT_SYMBOLS = os.environ.get("BINANCE_ETL_SYMBOLS", "BTCUSDT,ETHUSDT,BNBUSDT,SOLUSDT,XRPUSDT").split(",")
 DEFAULT_INTERVAL = os.environ.get("BINANCE_ETL_INTERVAL", "1h")
 # Catch up on every period since START_DATE (true), or only ever run for yesterday (false).
@@ -31,19 +29,3 @@ CATCHUP = os.environ.get("BINANCE_ETL_CATCHUP", "true").lower() in ("1", "true",
 # First UTC day of history the schedule covers (catchup backfills from here).
 START_DATE = datetime.fromisoformat(os.environ.get("BINANCE_ETL_START_DATE", "2018-01-01")).replace(tzinfo=UTC)
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-SCHEMA_FILES = (
-    "dim_date.sql",
-    "dim_symbol.sql",
-    "fact_kline.sql",
-    "fact_ticker_24hr.sql",
-    "fact_balance.sql",
-    "etl_run_log.sql",
-    "etl_reject.sql",
-    "fact_forecast.sql",
-    "forecast_metrics.sql",
-    # BI views (CREATE OR REPLACE), after the tables they read
-    "views/v_daily_ohlcv.sql",
-    "views/v_monthly_returns.sql",
-    "views/v_top_movers_24h.sql",
-    "views/v_portfolio_value.sql",
-)

@@ -75,3 +75,14 @@ def assert_exact_candles(conn: MySQLdb.Connection, symbol: str, interval: str, s
                       "ORDER BY open_time")  # fmt: skip
     assert got == want
     return len(got)
+
+
+def failures(webhook: list[dict]) -> dict[str, str]:
+    """task id → error of every task_failed notification received."""
+    return {body["task_id"]: body["error"] for body in webhook if body["event"] == "task_failed"}
+
+
+def summary(webhook: list[dict]) -> dict:
+    """The one run_summary notification received."""
+    (report,) = [body for body in webhook if body["event"] == "run_summary"]
+    return report

@@ -168,8 +168,16 @@ def test_dagbag_imports_and_graph():
     loads = ["load_dim_symbol", "load_dim_date", "load_fact_kline", "load_fact_ticker_24hr", "load_fact_balance"]
     checks = ["check_dim_date", "check_fact_kline", "check_fact_kline_columns", "check_fact_ticker_24hr",
               "check_fact_balance"]  # fmt: skip
-    assert dag.get_task("notify").upstream_task_ids >= {*loads, *checks}
-    assert dag.get_task("check_fact_kline").upstream_task_ids == {"load_fact_kline"}
-    assert {task: [a.name for a in dag.get_task(task).outlets] for task in loads} == {
-        task: [f"binance_warehouse.{task.removeprefix('load_')}"] for task in loads
+    publishes = [task.replace("load_", "publish_") for task in loads]
+    assert dag.get_task("notify").upstream_task_ids >= {*loads, *checks, *publishes, "reconcile_fact_kline"}
+    assert dag.get_task("reconcile_fact_kline").upstream_task_ids >= {"load_fact_kline"}
+    assert dag.get_task("check_fact_kline").upstream_task_ids == {"reconcile_fact_kline"}
+    assert dag.get_task("publish_fact_kline").upstream_task_ids == {
+        "check_fact_kline", "check_fact_kline_columns", "load_fact_kline", "reconcile_fact_kline"
+    }  # fmt: skip
+    assert dag.get_task("publish_fact_ticker_24hr").upstream_task_ids == {"check_fact_ticker_24hr",
+                                                                          "load_fact_ticker_24hr"}  # fmt: skip
+    # Assets come only from the publish tasks, after the gates: never from a load whose data a gate may fail
+    assert {task.task_id: [a.name for a in task.outlets] for task in dag.tasks if task.outlets} == {
+        task: [f"binance_warehouse.{task.removeprefix('publish_')}"] for task in publishes
     }

@@ -7,25 +7,16 @@ from datetime import timedelta
 import MySQLdb
 import pytest
 
-from include import settings
+from binance_airflow.tables import SCHEMA_FILES
+from include.sql_files import sql
 from tests.conftest import WAREHOUSE_DB, Sim
-from tests.dag_runs import DAY, asset_events, query, task_states, whole_run
+from tests.dag_runs import DAY, asset_events, failures, summary, task_states, whole_run
 
 pytestmark = pytest.mark.dag
 END = DAY + timedelta(days=2)  # recent enough for the ticker and balance snapshots
 START = END - timedelta(hours=6)
 CHECKS = ["check_dim_date", "check_fact_balance", "check_fact_kline",
           "check_fact_kline_columns", "check_fact_ticker_24hr"]  # fmt: skip
-
-
-def failures(webhook: list[dict]) -> dict[str, str]:
-    """task id → error of every task_failed notification received."""
-    return {body["task_id"]: body["error"] for body in webhook if body["event"] == "task_failed"}
-
-
-def summary(webhook: list[dict]) -> dict:
-    (report,) = [body for body in webhook if body["event"] == "run_summary"]
-    return report
 
 
 def test_a_clean_run_passes_every_gate_and_each_load_emits_its_asset(
@@ -46,28 +37,6 @@ def test_a_clean_run_passes_every_gate_and_each_load_emits_its_asset(
     assert summary(webhook)["status"] == "success"
 
 
-def test_a_hole_in_the_series_fails_the_gap_gate_and_both_notifications_name_it(
-    airflow_db: None, warehouse: MySQLdb.Connection, webhook: list[dict], binance_conn: Sim
-):
-    """The exchange leaves out one candle: it is loaded as served, then no_gaps fails the run."""
-    binance_conn.fault("missing_candle", path="/api/v3/klines")
-    run = whole_run(START, END, ["BTCUSDT"])
-    assert run.state == "failed"
-    states = task_states(run.run_id)
-    assert states["load_fact_kline"] == "success"
-    assert states["check_fact_kline"] == "failed"
-    assert states["check_fact_kline_columns"] == "success"
-    assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline")[0][0] == 5
-    errors = failures(webhook)
-    assert list(errors) == ["check_fact_kline"]
-    assert "no_gaps" in errors["check_fact_kline"]
-    assert "rows_match_extracted" not in errors["check_fact_kline"].split("have failed")[-1]
-    report = summary(webhook)
-    assert report["status"] == "failed"
-    assert report["failed_tasks"] == ["check_fact_kline"]
-    assert settings.DQ_ALLOWED_GAPS == 0
-
-
 def test_a_null_price_and_a_stray_candle_fail_the_column_and_table_gates(
     airflow_db: None, warehouse: MySQLdb.Connection, webhook: list[dict], binance_conn: Sim
 ):
@@ -75,8 +44,8 @@ def test_a_null_price_and_a_stray_candle_fail_the_column_and_table_gates(
     cur = warehouse.cursor()
     cur.execute(f"CREATE DATABASE {WAREHOUSE_DB}")
     cur.execute(f"USE {WAREHOUSE_DB}")
-    for name in settings.SCHEMA_FILES:
-        cur.execute((settings.SQL_DIR / name).read_text())
+    for name in SCHEMA_FILES:
+        cur.execute(sql(name))
     cur.execute("ALTER TABLE fact_kline MODIFY `close` DECIMAL(36,8) NULL")
     stray = START + timedelta(minutes=30)
     cur.execute("SET FOREIGN_KEY_CHECKS = 0")

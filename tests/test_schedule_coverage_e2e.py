@@ -12,7 +12,7 @@ import pytest
 
 from binance_airflow import etl_steps as steps
 from binance_airflow.hook import BinanceHook
-from binance_airflow.warehouse import create_warehouse
+from binance_airflow.schema_tasks import create_warehouse
 from include.intervals import FIXED_MS, INTERVALS, month_start
 from include.run_window import resolve
 from tests.conftest import WAREHOUSE_DB, Sim, connection_uri, sim_market

@@ -16,7 +16,8 @@ import MySQLdb
 import pytest
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
-from binance_airflow.warehouse import StagingFileError, create_warehouse, upgrade_schema, upsert_csv, warehouse_hook
+from binance_airflow.schema_tasks import create_warehouse
+from binance_airflow.warehouse import StagingFileError, upgrade_schema, upsert_csv, warehouse_hook
 from include.transforms import dim_date
 from include.transforms.snapshots import SYMBOL_COLUMNS
 from include.transforms.staging import write_csv

@@ -2,6 +2,7 @@
 CREATE TABLE IF NOT EXISTS etl_reject (
     dag_run_id   VARCHAR(250)  NOT NULL,
     table_name   VARCHAR(64)   NOT NULL,
+    batch        VARCHAR(128)  NOT NULL DEFAULT 'load',
     symbol       VARCHAR(32)   NOT NULL,
     `interval`   VARCHAR(4)    NOT NULL,
     open_time_ms BIGINT        NULL,

@@ -1,4 +1,4 @@
--- Account balances (SIGNED /api/v3/account), one snapshot per asset and run.
+-- Account balances (SIGNED /api/v3/account), one snapshot per asset and capture (Binance's server time).
 CREATE TABLE IF NOT EXISTS fact_balance (
     asset         VARCHAR(20)   NOT NULL,
     snapshot_time DATETIME(3)   NOT NULL,

@@ -1,4 +1,4 @@
--- Rolling 24-hour statistics, one snapshot per symbol and run (snapshot_time = end of the run's window).
+-- Rolling 24-hour statistics, one snapshot per symbol and capture (snapshot_time = the ticker's closeTime).
 CREATE TABLE IF NOT EXISTS fact_ticker_24hr (
     symbol               VARCHAR(32)   NOT NULL,
     snapshot_time        DATETIME(3)   NOT NULL,

@@ -34,8 +34,8 @@ def symbol_rows(exchange_info: dict[str, Any], wanted: list[str]) -> list[tuple[
     return [(s, known[s]["baseAsset"], known[s]["quoteAsset"], known[s]["status"]) for s in wanted]
 
 
-def ticker_rows(tickers: list[dict[str, Any]], snapshot_ms: int) -> list[tuple[Any, ...]]:
-    """fact_ticker_24hr rows, one per symbol, stamped with the run's snapshot time."""
+def ticker_rows(tickers: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """fact_ticker_24hr rows, one per symbol, stamped with the ticker's ``closeTime`` (Binance's time of it)."""
     rows = []
     for t in tickers:
         for name in ("priceChange", "lastPrice", "openPrice", "highPrice", "lowPrice", "volume", "quoteVolume"):
@@ -44,7 +44,7 @@ def ticker_rows(tickers: list[dict[str, Any]], snapshot_ms: int) -> list[tuple[A
         rows.append(
             (
                 t["symbol"],
-                sql_datetime(snapshot_ms),
+                sql_datetime(int(t["closeTime"])),
                 t["priceChange"],
                 t["priceChangePercent"],
                 t["lastPrice"],

@@ -11,6 +11,7 @@ from typing import Any
 
 from binance_airflow.hook import BinanceHook
 from binance_airflow.kline_extract import extract_symbol, read_pages
+from binance_airflow.tables import TABLES
 from binance_airflow.warehouse import LoadResult, record_rejects, upsert_csv, warehouse_hook
 from include import settings
 from include.run_window import RunWindow
@@ -81,7 +82,7 @@ def extract_account(plan: dict[str, Any], folder: Path, hook: BinanceHook) -> st
         return None
     account = hook.account()
     path = folder / "raw" / "account.json"
-    write_json(path, {"balances": account.get("balances", [])})
+    write_json(path, {"balances": account.get("balances", []), "server_time_ms": hook.server_time_ms()})
     return str(path)
 
 
@@ -131,40 +132,39 @@ def transform_dates(plan: dict[str, Any], folder: Path) -> dict[str, Any]:
     return {"csv": str(path), "rows": write_csv(path, dim_date.COLUMNS, dim_date.hours(window.start_ms, window.end_ms))}
 
 
-def transform_ticker(plan: dict[str, Any], folder: Path, raw_path: str) -> dict[str, Any]:
-    rows = snapshots.ticker_rows(read_json(Path(raw_path)), window_of(plan).end_ms)
-    path = folder / "staging" / "fact_ticker_24hr.csv"
-    return {"csv": str(path), "rows": write_csv(path, snapshots.TICKER_COLUMNS, rows)}
+def transform_ticker(folder: Path, raw_path: str) -> dict[str, Any]:
+    """fact_ticker_24hr rows, each stamped with its ticker's closeTime (when Binance computed it)."""
+    rows = snapshots.ticker_rows(read_json(Path(raw_path)))
+    return _staged_snapshot(folder / "staging" / "fact_ticker_24hr.csv", snapshots.TICKER_COLUMNS, rows)
 
 
-def transform_balances(plan: dict[str, Any], folder: Path, raw_path: str) -> dict[str, Any]:
-    rows = snapshots.balance_rows(read_json(Path(raw_path)), window_of(plan).end_ms)
-    path = folder / "staging" / "fact_balance.csv"
-    return {"csv": str(path), "rows": write_csv(path, snapshots.BALANCE_COLUMNS, rows)}
+def transform_balances(folder: Path, raw_path: str) -> dict[str, Any]:
+    """fact_balance rows (non-zero balances), stamped with Binance's server time when they were read."""
+    raw = read_json(Path(raw_path))
+    rows = snapshots.balance_rows(raw, raw["server_time_ms"])
+    return _staged_snapshot(folder / "staging" / "fact_balance.csv", snapshots.BALANCE_COLUMNS, rows)
+
+
+def _staged_snapshot(path: Path, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """A staged snapshot CSV, with its snapshot times (the gate's scope)."""
+    times = sorted({row[columns.index("snapshot_time")] for row in rows})
+    return {"csv": str(path), "rows": write_csv(path, columns, rows), "snapshot_times": times}
 
 
 # -- load --------------------------------------------------------------------------------------
 
-TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "dim_symbol": (snapshots.SYMBOL_COLUMNS, ("symbol",)),
-    "dim_date": (dim_date.COLUMNS, ("date_key",)),
-    "fact_kline": (klines.COLUMNS, ("symbol", "interval", "open_time")),
-    "fact_ticker_24hr": (snapshots.TICKER_COLUMNS, ("symbol", "snapshot_time")),
-    "fact_balance": (snapshots.BALANCE_COLUMNS, ("asset", "snapshot_time")),
-}
-
 
 def load_table(table: str, staged: dict[str, Any], run_id: str) -> dict[str, Any]:
     """Upsert one staged CSV into ``table``."""
-    columns, key = TABLES[table]
-    result = upsert_csv(warehouse_hook(), table, Path(staged["csv"]), columns, key, staged["rows"], run_id)
+    spec = TABLES[table]
+    result = upsert_csv(warehouse_hook(), table, Path(staged["csv"]), spec.columns, spec.key, staged["rows"], run_id)
     return result.as_dict()
 
 
 def load_klines(staged: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
     """Upsert every chunk CSV of every symbol (one transaction each) and record the run's rejects."""
     hook = warehouse_hook()
-    columns, key = TABLES["fact_kline"]
+    columns, key = TABLES["fact_kline"].columns, TABLES["fact_kline"].key
     total = LoadResult("fact_kline", 0, 0, 0)
     all_rejects = []
     for item in staged:
@@ -186,10 +186,13 @@ def load_klines(staged: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
 # -- notify ------------------------------------------------------------------------------------
 
 
-def summarise(run_id: str, loads: list[dict[str, Any]], task_states: dict[str, str]) -> dict[str, Any]:
-    """The run's report: rows per table, rejects, and the tasks that did not succeed."""
+def summarise(
+    run_id: str, loads: list[dict[str, Any]], task_states: dict[str, str], reconciled: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The run's report: rows per table, what reconciling fact_kline with Binance found, tasks that did not succeed."""
     failed = sorted(t for t, s in task_states.items() if s in ("failed", "upstream_failed"))
     skipped = sorted(t for t, s in task_states.items() if s == "skipped")
+    reconciled = reconciled or {"healed": {}, "outages": [], "unexplained": []}
     return {
         "event": "run_summary",
         "dag_run_id": run_id,
@@ -198,6 +201,9 @@ def summarise(run_id: str, loads: list[dict[str, Any]], task_states: dict[str, s
             load["table"]: {k: load[k] for k in ("rows_in", "inserted", "updated", "unchanged", "rejects")}
             for load in loads
         },
+        "healed": reconciled["healed"],
+        "exchange_outages": reconciled["outages"],
+        "missing_candles": reconciled["unexplained"],
         "failed_tasks": failed,
         "skipped_tasks": skipped,
     }
@@ -210,6 +216,14 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"  {table:<17} in={counts['rows_in']:>7} inserted={counts['inserted']:>7} "
             f"updated={counts['updated']:>7} unchanged={counts['unchanged']:>7} rejects={counts['rejects']:>5}"
         )
+    for symbol, count in sorted(summary["healed"].items()):
+        lines.append(f"  healed: {symbol} {count} candles that Binance served when asked again")
+    for hole in summary["exchange_outages"]:
+        lines.append(f"  exchange outage: {hole['symbol']} {hole['interval']} {hole['first_missing']} to "
+                     f"{hole['last_missing']} ({hole['candles']} candles Binance does not have)")  # fmt: skip
+    for hole in summary["missing_candles"]:
+        lines.append(f"  MISSING: {hole['symbol']} {hole['interval']} {hole['candles']} candles from "
+                     f"{hole['first_missing']}: {hole['why']}")  # fmt: skip
     if summary["failed_tasks"]:
         lines.append("  failed tasks: " + ", ".join(summary["failed_tasks"]))
     if summary["skipped_tasks"]:

@@ -198,6 +198,21 @@ class BinanceHook(HttpHook):
         """SIGNED account information (balances)."""
         return self.get("/api/v3/account", signed=True, weight=20)
 
+    def first_kline(self, symbol: str, interval: str) -> Kline | None:
+        """The oldest candle Binance has for ``symbol`` (from its listing), or None."""
+        return self._one_kline(symbol, interval, startTime=0)
+
+    def last_kline(self, symbol: str, interval: str) -> Kline | None:
+        """The newest candle of ``symbol`` (the still-open one while it trades), or None."""
+        return self._one_kline(symbol, interval)
+
+    def _one_kline(self, symbol: str, interval: str, **times: int) -> Kline | None:
+        params = {"symbol": symbol, "interval": validate_interval(interval), **times, "limit": 1}
+        page = self.get("/api/v3/klines", params, weight=2)
+        if not isinstance(page, list) or not all(_is_kline(row) for row in page):
+            raise _protocol_error(symbol, page)
+        return page[0] if page else None
+
     def iter_kline_pages(
         self, symbol: str, interval: str, start: datetime | int, end: datetime | int
     ) -> Iterator[list[Kline]]:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from binance_airflow.etl_steps import TABLES, run_dir
+from binance_airflow.etl_steps import run_dir
+from binance_airflow.tables import TABLES
 from binance_airflow.warehouse import upsert_csv, warehouse_hook
 from include.intervals import HOUR_MS
 from include.transforms import dim_date
@@ -62,9 +63,10 @@ def _upsert(
     hook: Any, table: str, staging: Path, path: Path, rows: list[tuple[Any, ...]], batch: str
 ) -> dict[str, Any]:
     """Stage ``rows`` of ``table`` as a CSV and upsert it in one transaction (columns and key as the API path's)."""
-    columns, key = TABLES[table]
+    spec = TABLES[table]
     csv_path = staging / f"{table}.{path.name}.csv"
-    return upsert_csv(hook, table, csv_path, columns, key, write_csv(csv_path, columns, rows), batch).as_dict()
+    written = write_csv(csv_path, spec.columns, rows)
+    return upsert_csv(hook, table, csv_path, spec.columns, spec.key, written, batch).as_dict()
 
 
 def _require_known_symbols(hook: Any, symbols: list[str]) -> None:

@@ -47,13 +47,14 @@ def task_failed(context: Any) -> None:
 
 
 def notify_run(context: Any, folder: Path, load_tasks: list[str]) -> dict[str, Any]:
-    """Summarise the run from the load tasks' XComs and the task states; log, post, clean up."""
+    """Summarise the run from the load tasks' XComs, the reconciliation and the task states; log, post, clean up."""
     ti, dag_run = context["ti"], context["dag_run"]
     loads = [x for x in (ti.xcom_pull(task_ids=t) for t in load_tasks) if x]
+    reconciled = ti.xcom_pull(task_ids="reconcile_fact_kline", key="report")
     states = ti.get_task_states(dag_id=dag_run.dag_id, run_ids=[dag_run.run_id]).get(dag_run.run_id, {})
     states = {task.split(".")[0] if isinstance(task, str) else task: state for task, state in states.items()}
     states.pop(ti.task_id, None)
-    summary = steps.summarise(dag_run.run_id, loads, states)
+    summary = steps.summarise(dag_run.run_id, loads, states, reconciled)
     log.info("\n%s", steps.format_summary(summary))
     WebhookNotifier(json=summary).notify(context)
     steps.clean_staging(folder, summary["status"] == "success")

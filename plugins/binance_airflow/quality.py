@@ -1,8 +1,10 @@
 """Data-quality gates after the loads: common.sql check operators over what the run just loaded.
 
-Each gate is one ``SQLTableCheckOperator`` (and a ``SQLColumnCheckOperator`` where columns are
-checked) scoped to the run's symbols and window; a failed check fails its task, so the run fails and
-the notifications name it. The SQL is rendered at run time from the ``plan`` and load XComs.
+A table's ``Gate`` (declared in its ``tables.TABLES`` entry) becomes one ``SQLTableCheckOperator`` (and a
+``SQLColumnCheckOperator`` where columns are checked), scoped to the rows the run wrote; a failed check
+fails its task, so the run fails, nothing is published and the notifications name the check. The SQL
+is rendered when the check runs, from the ``plan`` and load XComs. Missing candles are not a check here:
+``reconcile.py`` compares fact_kline with Binance itself before these gates run.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, S
 from binance_airflow.warehouse import DATABASE_TEMPLATE
 from binance_airflow.warehouse import MACROS as WAREHOUSE_MACROS
 from include import settings
-from include.intervals import FIXED_MS, validate_interval
-from include.sql_files import sql
+from include.intervals import HOUR_MS, validate_interval
 from include.transforms.klines import sql_datetime
 
 WINDOW = "{% set window = ti.xcom_pull(task_ids='plan', key='window') %}"
@@ -40,99 +41,58 @@ def kline_scope(window: dict[str, Any]) -> str:
     )
 
 
-def snapshot_scope(window: dict[str, Any], key: str = "symbol") -> str:
-    """WHERE condition selecting the run's snapshot rows (stamped with the window's end)."""
-    symbols = f" AND symbol IN ({_symbols(window)})" if key == "symbol" else ""
-    return f"snapshot_time = {_utc(window['end_ms'])}{symbols}"
+def snapshot_scope(staged: dict[str, Any], window: dict[str, Any] | None = None) -> str:
+    """WHERE condition selecting the snapshot rows the run staged (stamped with Binance's times)."""
+    times = ", ".join(f"'{time}'" for time in staged["snapshot_times"]) or "NULL"
+    symbols = f" AND symbol IN ({_symbols(window)})" if window else ""
+    return f"snapshot_time IN ({times}){symbols}"
 
 
 def hour_scope(window: dict[str, Any]) -> str:
-    """WHERE condition selecting the run's hours in dim_date."""
-    return f"datetime_utc >= {_utc(window['start_ms'])} AND datetime_utc < {_utc(window['end_ms'])}"
+    """WHERE condition selecting the hours of the run's window in dim_date."""
+    start = window["start_ms"] - window["start_ms"] % HOUR_MS
+    return f"datetime_utc >= {_utc(start)} AND datetime_utc < {_utc(window['end_ms'])}"
 
 
-def expected_candles(interval: str) -> str:
-    """SQL counting the candles a gap-free series holds from its first to its last open time."""
-    if interval == "1M":
-        return "TIMESTAMPDIFF(MONTH, MIN(open_time), MAX(open_time)) + 1"
-    return f"(MAX(open_time_ms) - MIN(open_time_ms)) DIV {FIXED_MS[validate_interval(interval)]} + 1"
+MACROS = {**WAREHOUSE_MACROS, "kline_scope": kline_scope, "snapshot_scope": snapshot_scope, "hour_scope": hour_scope}
 
 
-MACROS = {
-    **WAREHOUSE_MACROS,
-    "kline_scope": kline_scope,
-    "snapshot_scope": snapshot_scope,
-    "hour_scope": hour_scope,
-    "expected_candles": expected_candles,
-}
+def xcom(task_id: str, field_path: str) -> str:
+    """Jinja for a task's return value or a part of it, e.g. ``xcom('load_dim_date', "['rows_in']")``."""
+    return f"ti.xcom_pull(task_ids='{task_id}'){field_path}"
 
 
-def _loaded_rows(table: str) -> str:
-    return f"{{{{ ti.xcom_pull(task_ids='load_{table}')['rows_in'] }}}}"
+def loaded_rows(table: str) -> str:
+    """Jinja: how many rows the run's load of ``table`` brought in."""
+    return "{{ " + xcom(f"load_{table}", "['rows_in']") + " }}"
 
 
 @dataclass(frozen=True)
 class Gate:
-    """What is checked after loading one table: table checks, optional column checks, the rows' scope."""
+    """What is checked after loading one table: table checks, optional column checks, the rows' scope.
+
+    ``scope`` is a Jinja expression (with ``window``, the run's plan) rendering a WHERE condition.
+    """
 
     scope: str
     checks: dict[str, str]
     columns: dict[str, dict[str, Any]] = field(default_factory=dict)
-    source: str = ""
 
 
-def _no_nulls(*columns: str) -> dict[str, dict[str, Any]]:
+def no_nulls(*columns: str) -> dict[str, dict[str, Any]]:
     return {column: {"null_check": {"equal_to": 0}} for column in columns}
 
 
-GATES: dict[str, Gate] = {
-    "fact_kline": Gate(
-        scope="kline_scope(window)",
-        source=sql("quality/fact_kline_by_symbol.sql"),
-        checks={
-            "no_gaps": f"COALESCE(SUM(missing), 0) <= {settings.DQ_ALLOWED_GAPS}",
-            "high_ge_low": "COALESCE(SUM(high_below_low), 0) = 0",
-            "rows_match_extracted": f"COALESCE(SUM(candles), 0) = {_loaded_rows('fact_kline')}",
-        },
-        columns=_no_nulls("open", "high", "low", "close", "volume")
-        | {"low": {"null_check": {"equal_to": 0}, "min": {"geq_to": 0}}},
-    ),
-    "fact_ticker_24hr": Gate(
-        scope="snapshot_scope(window)",
-        checks={
-            "high_ge_low": "COALESCE(SUM(high_price < low_price), 0) = 0",
-            "rows_match_extracted": f"COUNT(*) = {_loaded_rows('fact_ticker_24hr')}",
-        },
-    ),
-    "fact_balance": Gate(
-        scope="snapshot_scope(window, 'asset')",
-        checks={
-            "no_negative_balance": "COALESCE(SUM(free < 0 OR locked < 0), 0) = 0",
-            "rows_match_extracted": f"COUNT(*) = {_loaded_rows('fact_balance')}",
-        },
-    ),
-    "dim_date": Gate(
-        scope="hour_scope(window)",
-        checks={"rows_match_extracted": f"COUNT(*) = {_loaded_rows('dim_date')}"},
-    ),
-}
-
-
-def quality_gate(table: str) -> list[SQLTableCheckOperator | SQLColumnCheckOperator]:
-    """Tasks to run after ``load_<table>``: ``check_<table>``, plus ``check_<table>_columns`` if any."""
-    gate = GATES[table]
+def quality_gate(table: str, gate: Gate) -> list[SQLTableCheckOperator | SQLColumnCheckOperator]:
+    """Tasks checking what the run loaded into ``table``: ``check_<table>``, plus ``check_<table>_columns``."""
     # Retrying a check cannot change the data it found: a failed gate fails the run at once.
-    common: dict[str, Any] = {
-        "conn_id": settings.WAREHOUSE_CONN_ID,
-        "database": DATABASE_TEMPLATE,
-        "retries": 0,
-    }
+    common: dict[str, Any] = {"conn_id": settings.WAREHOUSE_CONN_ID, "database": DATABASE_TEMPLATE, "retries": 0}
     scope = WINDOW + "{{ " + gate.scope + " }}"
     checks = {name: {"check_statement": WINDOW + statement} for name, statement in gate.checks.items()}
     table_check = SQLTableCheckOperator(
         task_id=f"check_{table}",
-        table=WINDOW + gate.source if gate.source else table,
-        partition_clause=None if gate.source else scope,
+        table=table,
+        partition_clause=scope,
         checks=checks,
         doc_md=f"Data-quality gate on `{table}` for this run: " + ", ".join(f"`{name}`" for name in checks) + ".",
         **common,
@@ -144,7 +104,7 @@ def quality_gate(table: str) -> list[SQLTableCheckOperator | SQLColumnCheckOpera
         table=table,
         partition_clause=scope,
         column_mapping=gate.columns,
-        doc_md=f"Column checks on this run's `{table}` rows: no NULL prices, no negative lows.",
+        doc_md=f"Column checks on this run's `{table}` rows: " + ", ".join(f"`{c}`" for c in gate.columns) + ".",
         **common,
     )
     return [table_check, column_check]

@@ -7,8 +7,22 @@ from typing import Any
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.sdk import task
 
-from binance_airflow.warehouse import DATABASE_TEMPLATE, database, ensure_database, upgrade_schema
+from binance_airflow.tables import SCHEMA_FILES
+from binance_airflow.warehouse import DATABASE_TEMPLATE, database, ensure_database, upgrade_schema, warehouse_hook
 from include import settings
+
+
+def create_warehouse(name: str | None = None) -> None:
+    """The whole warehouse outside Airflow (benchmarks, tests): database, ``include/sql`` DDL, newer columns.
+
+    The DAGs do the same in three tasks (``warehouse_schema``) so each step shows in the UI.
+    """
+    name = name or database()
+    ensure_database(name)
+    hook = warehouse_hook(name)
+    for file in SCHEMA_FILES:
+        hook.run((settings.SQL_DIR / file).read_text(), split_statements=True)
+    upgrade_schema(name)
 
 
 def warehouse_schema() -> Any:
@@ -31,7 +45,7 @@ def warehouse_schema() -> Any:
         task_id="create_schema",
         conn_id=settings.WAREHOUSE_CONN_ID,
         database=DATABASE_TEMPLATE,
-        sql=list(settings.SCHEMA_FILES),  # a copy: rendering replaces the names with the file contents
+        sql=list(SCHEMA_FILES),  # a copy: rendering replaces the names with the file contents
         split_statements=True,
         doc_md="Applies `include/sql/*.sql` (CREATE TABLE IF NOT EXISTS, CREATE OR REPLACE VIEW).",
     )

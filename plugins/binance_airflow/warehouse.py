@@ -65,24 +65,12 @@ def ensure_database(name: str) -> None:
     hook.run(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
 
 
-def create_warehouse(name: str | None = None) -> None:
-    """The whole warehouse outside Airflow (benchmarks, tests): database, ``include/sql`` DDL, newer columns.
-
-    The DAGs do the same in three tasks (``schema_tasks.warehouse_schema``) so each shows in the UI.
-    """
-    name = name or database()
-    ensure_database(name)
-    hook = warehouse_hook(name)
-    for file in settings.SCHEMA_FILES:
-        hook.run((settings.SQL_DIR / file).read_text(), split_statements=True)
-    upgrade_schema(name)
-
-
 # Columns added after the first release: CREATE TABLE IF NOT EXISTS leaves older tables without them.
 ADDED_COLUMNS = (
     ("fact_kline", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
     ("fact_balance", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
     ("etl_run_log", "unchanged", "INT NOT NULL DEFAULT 0 AFTER updated"),
+    ("etl_reject", "batch", "VARCHAR(128) NOT NULL DEFAULT 'load' AFTER table_name"),
 )
 
 
@@ -206,12 +194,17 @@ def _upsert_via_stage(
     return inserted, updated
 
 
-def record_rejects(hook: MySqlHook, run_id: str, table: str, rejects: Sequence[Sequence[Any]]) -> None:
-    """Replace this run's rejects for ``table`` in etl_reject (symbol, interval, open_time_ms, reason, raw)."""
+def record_rejects(
+    hook: MySqlHook, run_id: str, table: str, rejects: Sequence[Sequence[Any]], batch: str = "load"
+) -> None:
+    """Replace this run's rejects of ``batch`` for ``table`` in etl_reject (symbol, interval, open_time_ms,
+    reason, raw): a retried step replaces what it recorded before."""
     with transaction(hook) as cur:
-        cur.execute("DELETE FROM etl_reject WHERE dag_run_id = %s AND table_name = %s", (run_id, table))
+        cur.execute(
+            "DELETE FROM etl_reject WHERE dag_run_id = %s AND table_name = %s AND batch = %s", (run_id, table, batch)
+        )
         cur.executemany(
-            "INSERT INTO etl_reject (dag_run_id, table_name, symbol, `interval`, open_time_ms, reason, raw) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [(run_id, table, *row) for row in rejects],
+            "INSERT INTO etl_reject (dag_run_id, table_name, batch, symbol, `interval`, open_time_ms, reason, raw) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [(run_id, table, batch, *row) for row in rejects],
         )
