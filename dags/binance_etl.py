@@ -29,10 +29,11 @@ from binance_airflow import reconcile
 from binance_airflow.dag_defaults import default_args
 from binance_airflow.hook import BinanceHook
 from binance_airflow.notify import notify_run
+from binance_airflow.publish import publish
 from binance_airflow.quality import MACROS, quality_gate
 from binance_airflow.schema_tasks import warehouse_schema
 from binance_airflow.sensor import BinanceApiSensor
-from binance_airflow.tables import LOADED, Table
+from binance_airflow.tables import LOADED
 from binance_airflow.timetable import HistoryThenDailyTimetable
 from include import settings
 from include.intervals import INTERVALS
@@ -165,23 +166,6 @@ def binance_etl() -> None:
             raise AirflowFailException(reconcile.failure(outcome))
         return outcome["heal"]
 
-    # -- publish --------------------------------------------------------------------------------------------
-    def publish(table: Table) -> Any:
-        """A task emitting ``table``'s Asset once its gates passed, when the run changed it."""
-
-        @task(task_id=f"publish_{table.name}", outlets=[table.asset])
-        def publish_table(
-            loaded: dict[str, Any], healed: dict[str, Any] | None = None, outlet_events: Any = None
-        ) -> dict[str, Any]:
-            """Emit the table's Asset (downstream DAGs start) if the run inserted or updated rows."""
-            changed = sum(result["inserted"] + result["updated"] for result in (loaded, healed or {}) if result)
-            if not changed:
-                raise AirflowSkipException(f"{table.name} unchanged by this run: no Asset event")
-            outlet_events[table.asset].extra = {"rows_changed": changed}
-            return {"table": table.name, "rows_changed": changed}
-
-        return publish_table
-
     # -- notify ---------------------------------------------------------------------------------------------
     @task(trigger_rule="all_done", retries=0, on_failure_callback=None)
     def notify(folder: str, **context: Any) -> dict[str, Any]:
@@ -214,7 +198,7 @@ def binance_etl() -> None:
         checked = reconciled if table.name == "fact_kline" else loads[table.name]
         gates = quality_gate(table.name, table.gate) if table.gate else []
         checked >> gates
-        published = publish(table)(loads[table.name], reconciled if table.name == "fact_kline" else None)
+        published = publish(table)([loads[table.name], *([reconciled] if table.name == "fact_kline" else [])])
         (gates or [checked]) >> published
         ends += [*gates, published]
     [*loads.values(), reconciled, *ends] >> notify(folder)

@@ -3,7 +3,8 @@
 Every 15 minutes (or on trigger) each file dropped into the inbox (`BINANCE_ETL_INBOX`) is validated
 with the API path's rules and loaded whole in one transaction, its rows tagged `source = file:<name>`,
 then moved to `processed/`; a file with anything wrong goes to `rejected/` beside a `.reason.txt` and
-nothing of it is loaded. Kline files need their symbols in `dim_symbol` (one binance_etl run).
+nothing of it is loaded. Kline files need their symbols in `dim_symbol` (one binance_etl run). A table's
+Asset is emitted only when a file the run loaded changed it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any
 from airflow.sdk import dag, task
 
 from binance_airflow import inbox_steps
-from binance_airflow.assets import table_asset
 from binance_airflow.dag_defaults import default_args
 from binance_airflow.notify import WebhookNotifier
+from binance_airflow.publish import publish
 from binance_airflow.schema_tasks import warehouse_schema
+from binance_airflow.tables import TABLES
 from binance_airflow.warehouse import MACROS
 from include import settings
 
@@ -43,7 +45,6 @@ def binance_file_inbox() -> None:
 
     @task(
         max_active_tis_per_dagrun=2,
-        outlets=[table_asset("fact_kline"), table_asset("fact_balance")],
         doc_md="Validate one file and load it whole (or reject it with a reason); then file it away.",
     )
     def ingest_file(path: str, run_id: Any = None) -> dict[str, Any]:
@@ -58,7 +59,9 @@ def binance_file_inbox() -> None:
 
     files = list_inbox()
     warehouse_schema() >> files
-    report(ingest_file.expand(path=files))
+    results = ingest_file.expand(path=files)
+    published = [publish(TABLES[table])(results) for table in inbox_steps.TARGETS]
+    report(results) << published
 
 
 binance_file_inbox()

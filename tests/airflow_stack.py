@@ -155,6 +155,13 @@ class AirflowStack:
     def _workers_ready(self) -> bool:
         return all("ready." in (self.home / f"{name}.log").read_text() for name in self.workers)
 
+    def cli(self, *args: str) -> str:
+        """``airflow ARGS`` against this deployment's metadata database; its output (fails loudly)."""
+        done = subprocess.run([AIRFLOW, *args], env=self.env, capture_output=True, text=True, cwd=ROOT, timeout=120)
+        if done.returncode:
+            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        return done.stdout
+
     # -- REST API --------------------------------------------------------------------------------
 
     def token(self) -> str:
@@ -191,6 +198,16 @@ class AirflowStack:
 
     def runs(self, dag_id: str) -> list[dict[str, Any]]:
         return self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit=100")["dag_runs"]
+
+    def wait_for_runs(self, run_type: str, count: int, timeout: float = 600) -> list[dict[str, Any]]:
+        """binance_etl's ``count`` runs of ``run_type`` (e.g. backfill) once all have finished."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = [run for run in self.runs("binance_etl") if run["run_type"] == run_type]
+            if len(runs) >= count and all(run["state"] in ("success", "failed") for run in runs):
+                return runs
+            time.sleep(3)
+        raise TimeoutError(f"{count} {run_type} runs did not finish in {timeout} s\n{self.logs()}")
 
     def task_instances(self, run_id: str) -> list[dict[str, Any]]:
         path = f"/api/v2/dags/binance_etl/dagRuns/{run_id}/taskInstances?limit=1000"

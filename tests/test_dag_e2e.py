@@ -20,12 +20,18 @@ def test_full_run_loads_exactly_the_server_candles_and_is_idempotent(
 ):
     monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim.base_url))
     end = DAY + timedelta(days=1)
+    started = datetime.now(UTC).replace(tzinfo=None)
     assert run_dag(DAY, end, SYMBOLS) == "success"
+    finished = datetime.now(UTC).replace(tzinfo=None)
     for symbol in SYMBOLS:
         assert assert_exact_candles(warehouse, symbol, "1h", DAY, end) == 24
     assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.dim_date")[0][0] == 24
-    assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_ticker_24hr")[0][0] == 2
-    assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_balance")[0][0] == 3
+    # Snapshots carry Binance's own time (the ticker's closeTime, the server time of the balances), not the
+    # window's end: the same snapshot captured by two runs is one row, and its time is when it was true.
+    for table in ("fact_ticker_24hr", "fact_balance"):
+        times = query(warehouse, f"SELECT snapshot_time FROM {WAREHOUSE_DB}.{table}")
+        assert len(times) == {"fact_ticker_24hr": 2, "fact_balance": 3}[table]
+        assert all(started <= moment <= finished for (moment,) in times), (table, times, started, finished)
     assert query(warehouse, f"SELECT symbol, base_asset, quote_asset FROM {WAREHOUSE_DB}.dim_symbol ORDER BY 1") == [
         ("BTCUSDT", "BTC", "USDT"),
         ("ETHUSDT", "ETH", "USDT"),
@@ -125,24 +131,24 @@ def test_unknown_symbol_fails_the_run_naming_it(
 def test_rejected_candle_lands_in_etl_reject_and_the_webhook_report(
     airflow_db: None, warehouse: MySQLdb.Connection, webhook: list[dict], binance_conn: Sim
 ):
+    """Binance serves one broken candle once: it is rejected with its reason, then asked for again and healed."""
     binance_conn.fault("bad_candle", path="/api/v3/klines")
     end = DAY + timedelta(hours=6)
     assert run_dag(DAY, end, ["BTCUSDT"]) == "success"
+    assert assert_exact_candles(warehouse, "BTCUSDT", "1h", DAY, end) == 6
     bad_open_ms = int(DAY.timestamp() * 1000)
-    assert query(warehouse, f"SELECT open_time_ms FROM {WAREHOUSE_DB}.fact_kline ORDER BY 1") == [
-        (bad_open_ms + hour * 3_600_000,) for hour in range(1, 6)
-    ]
     rejects = query(warehouse, f"SELECT symbol, `interval`, open_time_ms, reason FROM {WAREHOUSE_DB}.etl_reject")
     assert len(rejects) == 1
     assert rejects[0][:3] == ("BTCUSDT", "1h", bad_open_ms)
     assert "high" in rejects[0][3]
-    log = query(warehouse, f"SELECT rows_in, inserted, rejects FROM {WAREHOUSE_DB}.etl_run_log "
-                           "WHERE table_name = 'fact_kline'")  # fmt: skip
-    assert log == [(5, 5, 1)]
+    log = query(warehouse, f"SELECT batch, rows_in, inserted, rejects FROM {WAREHOUSE_DB}.etl_run_log "
+                           "WHERE table_name = 'fact_kline' ORDER BY batch")  # fmt: skip
+    assert [row[1:] for row in log] == [(5, 5, 1), (1, 1, 0)] and log[1][0] == "fact_kline.BTCUSDT.heal.csv"
     assert len(webhook) == 1
     report = webhook[0]
     assert report["status"] == "success"
     assert report["tables"]["fact_kline"] == {"rows_in": 5, "inserted": 5, "updated": 0, "unchanged": 0, "rejects": 1}
+    assert report["healed"] == {"BTCUSDT": 1}
     assert report["tables"]["dim_date"]["rows_in"] == 6
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import urllib.error
 import urllib.request
@@ -30,7 +31,7 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "artifacts")) / "ui"
 @pytest.fixture(scope="module")
 def stack(sim_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStack]:
     connections = {
-        "AIRFLOW_CONN_BINANCE_DEFAULT": connection_uri(sim_url),
+        "AIRFLOW_CONN_BINANCE_DEFAULT": connection_uri(sim_url, archives=True),
         "AIRFLOW_CONN_BINANCE_WAREHOUSE": os.environ["AIRFLOW_CONN_BINANCE_WAREHOUSE"],
     }
     deployment = AirflowStack(tmp_path_factory.mktemp("stack"), connections, WORKERS, "airflow_stack_test")
@@ -162,3 +163,35 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
         assert traces == ["candlestick", "bar"]  # Plotly drew a candlestick and its volume bars
         expect(dashboard.locator("#status")).to_have_text("")
         browser.close()
+
+
+def test_backfill_create_loads_exactly_the_days_asked_for_and_years_pass_through_exchange_outages(
+    stack: AirflowStack, warehouse: MySQLdb.Connection
+):
+    """`airflow backfill create` as users run it: an odd range (dry run, then for real) and three years of
+    BTCUSDT, whose history has exchange outages (no candle in REST nor archives): every run succeeds untouched,
+    the warehouse holds exactly the server's candles of the days asked for, and the outages are recorded."""
+    odd = ["--dag-id", "binance_etl", "--from-date", "2024-02-28", "--to-date", "2024-04-01"]
+    planned = stack.cli("backfill", "create", *odd, "--dry-run")
+    logical_dates = re.findall(r"^\| (\d{4}-\d\d-\d\d)", planned, flags=re.MULTILINE)
+    assert logical_dates == ["2024-02-28", "2024-02-29", "2024-03-01", "2024-04-01"]  # March as one run
+    stack.cli("backfill", "create", *odd)
+    runs = stack.wait_for_runs("backfill", 4)
+    assert [run["state"] for run in runs] == ["success"] * 4, stack.logs()
+    for symbol in ("BTCUSDT", "ETHUSDT"):  # the stack's default symbols, 1h: nothing before or after the range
+        start, end = datetime(2024, 2, 28, tzinfo=UTC), datetime(2024, 4, 2, tzinfo=UTC)
+        assert assert_exact_candles(warehouse, symbol, "1h", start, end) == 34 * 24
+
+    years = ["--dag-id", "binance_etl", "--from-date", "2019-01-01", "--to-date", "2021-12-31"]
+    stack.cli("backfill", "create", *years, "--dag-run-conf", json.dumps({"symbols": ["BTCUSDT"]}))
+    runs = stack.wait_for_runs("backfill", 7)
+    assert [run["state"] for run in runs] == ["success"] * 7, stack.logs()
+    start, end = datetime(2019, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC)
+    assert assert_exact_candles(warehouse, "BTCUSDT", "1h", start, end) > 2 * 365 * 24  # listed 2019-06-03
+    gaps = query(warehouse, f"SELECT first_missing, last_missing, candles_missing FROM {WAREHOUSE_DB}.kline_gap "
+                            "ORDER BY first_missing")  # fmt: skip
+    assert gaps == [
+        (datetime(2020, 2, 19, 12), datetime(2020, 2, 19, 16), 5),
+        (datetime(2020, 6, 28, 2), datetime(2020, 6, 28, 4), 3),
+        (datetime(2021, 4, 25, 5), datetime(2021, 4, 25, 7), 3),
+    ]

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import MySQLdb
 import pytest
@@ -14,7 +15,7 @@ from openpyxl import Workbook
 
 from include import settings
 from tests.conftest import WAREHOUSE_DB, Sim
-from tests.dag_runs import expected, load_dag, query, run_dag
+from tests.dag_runs import asset_events, expected, load_dag, query, run_dag
 
 pytestmark = pytest.mark.dag
 DAY = datetime(2024, 3, 1, tzinfo=UTC)
@@ -52,8 +53,8 @@ def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return settings.INBOX_ROOT
 
 
-def run_inbox() -> str:
-    return load_dag("binance_file_inbox").test().state
+def run_inbox() -> Any:
+    return load_dag("binance_file_inbox").test()
 
 
 def test_good_files_load_whole_and_bad_files_are_rejected_whole_with_a_reason(
@@ -82,7 +83,9 @@ def test_good_files_load_whole_and_bad_files_are_rejected_whole_with_a_reason(
     over_precise[2][7] = over_precise[2][7] + "1"  # a ninth decimal place: DECIMAL(36,8) would round it
     write_csv(inbox / "bad_precision.csv", over_precise)
 
-    assert run_inbox() == "success"
+    run = run_inbox()
+    assert run.state == "success"
+    assert asset_events(run.run_id) == ["binance_warehouse.fact_balance", "binance_warehouse.fact_kline"]
 
     got = query(warehouse, f"SELECT open_time_ms, `open`, high, low, `close`, volume FROM {WAREHOUSE_DB}.fact_kline "
                            "WHERE open_time < '2024-03-02' ORDER BY open_time")  # fmt: skip
@@ -115,4 +118,9 @@ def test_good_files_load_whole_and_bad_files_are_rejected_whole_with_a_reason(
     assert f"volume {over_precise[2][7]} has more than 8 decimal places" in reasons["bad_precision.csv"]
     assert len(list((inbox / "rejected").iterdir())) == 10  # each file beside its reason
 
-    assert run_inbox() == "success"  # an empty inbox is a quiet run
+    write_csv(inbox / "klines_a.csv", candles("BTCUSDT", 0, 6))  # the same file sent again: loaded, changes nothing
+    write_csv(inbox / "bad_again.csv", broken)
+    run = run_inbox()
+    assert run.state == "success"
+    assert asset_events(run.run_id) == []  # no Asset for a file rejected, nor for one that changed nothing
+    assert run_inbox().state == "success"  # an empty inbox is a quiet run

@@ -22,7 +22,7 @@ def run_forecast() -> str:
 
 def test_forecast_dag_is_scheduled_on_the_fact_kline_asset():
     dag = load_dag("binance_forecast")
-    assert [asset.name for asset in dag.timetable.asset_condition.objects] == [f"{WAREHOUSE_DB}.fact_kline"]
+    assert [asset.name for asset in dag.timetable.asset_condition.objects] == ["binance_warehouse.fact_kline"]
     assert [t.task_id for t in dag.tasks if not t.doc_md] == []
 
 

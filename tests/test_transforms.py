@@ -60,8 +60,9 @@ def test_microsecond_timestamps_are_normalised():
 
 def test_real_ticker_and_exchange_info():
     tickers = json.loads((SHARED / "api" / "ticker_24hr.all-symbols.2020-09-29.json").read_text())
-    rows = snapshots.ticker_rows(tickers[:50], NOW)
+    rows = snapshots.ticker_rows(tickers[:50])
     assert len(rows) == 50 and rows[0][0] == tickers[0]["symbol"]
+    assert rows[0][1] == klines.sql_datetime(tickers[0]["closeTime"])  # stamped with Binance's time of it
     info = json.loads((SHARED / "api" / "exchangeInfo.2020-11-09.subset.json").read_text())
     assert snapshots.symbol_rows(info, ["ETHBTC", "HSRBTC"]) == [
         ("ETHBTC", "ETH", "BTC", "TRADING"),

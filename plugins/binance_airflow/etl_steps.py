@@ -190,13 +190,14 @@ def summarise(
     run_id: str, loads: list[dict[str, Any]], task_states: dict[str, str], reconciled: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The run's report: rows per table, what reconciling fact_kline with Binance found, tasks that did not succeed."""
-    failed = sorted(t for t, s in task_states.items() if s in ("failed", "upstream_failed"))
+    failed = sorted(t for t, s in task_states.items() if s == "failed")
+    blocked = sorted(t for t, s in task_states.items() if s == "upstream_failed")
     skipped = sorted(t for t, s in task_states.items() if s == "skipped")
     reconciled = reconciled or {"healed": {}, "outages": [], "unexplained": []}
     return {
         "event": "run_summary",
         "dag_run_id": run_id,
-        "status": "failed" if failed else "success",
+        "status": "failed" if failed or blocked else "success",
         "tables": {
             load["table"]: {k: load[k] for k in ("rows_in", "inserted", "updated", "unchanged", "rejects")}
             for load in loads
@@ -205,6 +206,7 @@ def summarise(
         "exchange_outages": reconciled["outages"],
         "missing_candles": reconciled["unexplained"],
         "failed_tasks": failed,
+        "not_run_after_a_failure": blocked,
         "skipped_tasks": skipped,
     }
 
@@ -226,6 +228,8 @@ def format_summary(summary: dict[str, Any]) -> str:
                      f"{hole['first_missing']}: {hole['why']}")  # fmt: skip
     if summary["failed_tasks"]:
         lines.append("  failed tasks: " + ", ".join(summary["failed_tasks"]))
+    if summary["not_run_after_a_failure"]:
+        lines.append("  not run after a failure: " + ", ".join(summary["not_run_after_a_failure"]))
     if summary["skipped_tasks"]:
         lines.append("  skipped tasks: " + ", ".join(summary["skipped_tasks"]))
     return "\n".join(lines)

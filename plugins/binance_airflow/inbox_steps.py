@@ -18,6 +18,7 @@ from include.transforms.staging import write_csv
 
 log = logging.getLogger(__name__)
 PROCESSED, REJECTED = "processed", "rejected"
+TARGETS = ("fact_kline", "fact_balance")  # the tables inbox files load
 
 
 def pending_files(inbox: Path) -> list[str]:
@@ -50,7 +51,7 @@ def _load(parsed: ParsedFile, path: Path, run_id: str) -> dict[str, Any]:
     hook = warehouse_hook()
     staging = run_dir(run_id, "binance_file_inbox")
     batch = f"{run_id}:{path.name}"
-    table = "fact_balance" if parsed.kind == "balances" else "fact_kline"
+    table = TARGETS[parsed.kind == "balances"]
     if table == "fact_kline":
         _require_known_symbols(hook, sorted({row[0] for row in parsed.rows}))
         assert parsed.hours is not None

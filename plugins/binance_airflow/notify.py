@@ -59,5 +59,5 @@ def notify_run(context: Any, folder: Path, load_tasks: list[str]) -> dict[str, A
     WebhookNotifier(json=summary).notify(context)
     steps.clean_staging(folder, summary["status"] == "success")
     if summary["status"] != "success":
-        raise RuntimeError(f"binance_etl run failed: {', '.join(summary['failed_tasks'])}")
+        raise RuntimeError(f"binance_etl run failed: {', '.join(summary['failed_tasks'] or ['see the log'])}")
     return summary
