@@ -36,6 +36,11 @@ def whole_run(start: datetime, end: datetime, symbols: list[str], interval: str 
     return dag.test(run_conf=conf, logical_date=end)
 
 
+def scheduled_run(period_end: datetime, symbols: list[str], interval: str) -> Any:
+    """One whole dag.test() run whose data interval is the UTC day before ``period_end``, as a daily run has."""
+    return load_dag("binance_etl").test(run_conf={"symbols": symbols, "interval": interval}, logical_date=period_end)
+
+
 def run_dag(start: datetime, end: datetime, symbols: list[str], interval: str = "1h") -> str:
     """The state of one whole run over [start, end)."""
     return whole_run(start, end, symbols, interval).state

@@ -9,7 +9,7 @@ import MySQLdb
 import pytest
 
 from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
-from tests.dag_runs import DAY, assert_exact_candles, query, run_dag, whole_run
+from tests.dag_runs import DAY, assert_exact_candles, expected, query, run_dag, scheduled_run, whole_run
 
 pytestmark = pytest.mark.dag
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
@@ -108,6 +108,26 @@ def test_the_warehouse_database_is_the_connections_schema_unless_overridden(
         assert query(warehouse, f"SHOW DATABASES LIKE '{WAREHOUSE_DB}'") == []  # nothing went to another database
     finally:
         query(warehouse, f"DROP DATABASE IF EXISTS {other}")
+
+
+def test_daily_runs_load_weekly_and_three_day_candles_on_the_day_they_close(
+    airflow_db: None, warehouse: MySQLdb.Connection, binance_conn: Sim
+):
+    """A 1w or 3d run on a day when no such candle closes succeeds with nothing to load (it used to fail plan
+    with "empty window"); the run of the day a candle closes loads it, once it has closed."""
+    tuesday = datetime(2024, 5, 15, tzinfo=UTC)  # the period [Tue 2024-05-14, Wed 2024-05-15)
+    assert scheduled_run(tuesday, ["BTCUSDT"], "1w").state == "success"
+    assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline") == [(0,)]
+    monday = datetime(2024, 5, 20, tzinfo=UTC)  # the period [Sun 2024-05-19, Mon 2024-05-20)
+    assert scheduled_run(monday, ["BTCUSDT"], "1w").state == "success"
+    assert query(warehouse, f"SELECT open_time FROM {WAREHOUSE_DB}.fact_kline") == [(datetime(2024, 5, 13),)]
+    three_day = expected("ETHUSDT", "3d", datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 10, tzinfo=UTC))
+    closes = datetime.fromtimestamp((three_day[0][0] + 3 * 86_400_000) / 1000, UTC)  # ETHUSDT's own 3d grid
+    assert scheduled_run(closes - timedelta(days=1), ["ETHUSDT"], "3d").state == "success"
+    assert scheduled_run(closes, ["ETHUSDT"], "3d").state == "success"
+    assert query(warehouse, f"SELECT open_time_ms FROM {WAREHOUSE_DB}.fact_kline WHERE `interval` = '3d'") == [
+        (three_day[0][0],)
+    ]
 
 
 def test_run_without_api_key_skips_balances(

@@ -25,13 +25,14 @@ FAULTS = {
     "HTTP 502": [("status", {"status": 502})],
     "HTTP 503": [("status", {"status": 503, "times": 2})],
     "connection reset": [("reset", {"times": 2})],
+    "connection dropped mid-body": [("cut", {"times": 3})],
     "truncated JSON": [("malformed", {})],
     "HTML page with status 200": [("html", {})],
     "short page mid-range": [("short_page", {})],
     "duplicated candle across pages": [("repeat_candle", {"times": 2})],
     "all of them at once": [
         ("rate_limit", {"seconds": 1}), ("status", {"status": 503}), ("reset", {}), ("malformed", {}),
-        ("html", {}), ("short_page", {}), ("repeat_candle", {}),
+        ("html", {}), ("short_page", {}), ("repeat_candle", {}), ("cut", {}),
     ],
 }  # fmt: skip
 
