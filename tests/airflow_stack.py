@@ -199,15 +199,20 @@ class AirflowStack:
     def runs(self, dag_id: str) -> list[dict[str, Any]]:
         return self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit=100")["dag_runs"]
 
-    def wait_for_runs(self, run_type: str, count: int, timeout: float = 600) -> list[dict[str, Any]]:
-        """binance_etl's ``count`` runs of ``run_type`` (e.g. backfill) once all have finished."""
+    def backfill(self, from_date: str, to_date: str, *args: str, timeout: float = 600) -> list[dict[str, Any]]:
+        """``airflow backfill create`` of binance_etl from ``from_date`` to ``to_date``; once the backfill is
+        complete, the runs it made (by logical date, oldest first)."""
+        self.cli("backfill", "create", "--dag-id", "binance_etl", "--from-date", from_date, "--to-date", to_date, *args)
+        backfills = self.api("GET", "/api/v2/backfills?dag_id=binance_etl")["backfills"]
+        (created,) = [b for b in backfills if b["completed_at"] is None]
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            runs = [run for run in self.runs("binance_etl") if run["run_type"] == run_type]
-            if len(runs) >= count and all(run["state"] in ("success", "failed") for run in runs):
-                return runs
+        while not self.api("GET", f"/api/v2/backfills/{created['id']}")["completed_at"]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"backfill {from_date} → {to_date} not complete in {timeout} s\n{self.logs()}")
             time.sleep(3)
-        raise TimeoutError(f"{count} {run_type} runs did not finish in {timeout} s\n{self.logs()}")
+        runs = self.api("GET", "/api/v2/dags/binance_etl/dagRuns?limit=100&run_type=backfill")["dag_runs"]
+        made = [run for run in runs if from_date <= run["logical_date"][:10] <= to_date]
+        return sorted(made, key=lambda run: run["logical_date"])
 
     def task_instances(self, run_id: str) -> list[dict[str, Any]]:
         path = f"/api/v2/dags/binance_etl/dagRuns/{run_id}/taskInstances?limit=1000"
