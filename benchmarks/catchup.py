@@ -1,4 +1,4 @@
-"""Catchup with the real scheduler: binance_etl from 2018-01-01 to today, 5 symbols at 1h.
+"""Catchup with the real scheduler: binance_etl from 2018-01-01 (``--start``) to today, 5 symbols at 1h.
 
 Usage: .venv/bin/pip install -r requirements-bench.txt && .venv/bin/python -m benchmarks.catchup
 Starts the simulator (50 ms added latency, archives served), a fresh PostgreSQL metadata database
@@ -18,14 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import MySQLdb
 import psutil
 import psycopg2
 
-from benchmarks.common import ROOT, fresh_warehouse, simulator, use_connections
+from benchmarks.common import ROOT, fresh_warehouse, parse_args, simulator, use_connections
 from include.run_periods import period_end
 
 METADATA_DB = "airflow_bench"
@@ -49,9 +49,9 @@ def fresh_metadata_db() -> str:
     return f"postgresql+psycopg2://postgres@127.0.0.1:5432/{METADATA_DB}"
 
 
-def owed_runs(now: datetime) -> int:
-    """How many runs the timetable creates from 2018-01-01 whose interval has ended by ``now``."""
-    start, count = datetime(2018, 1, 1, tzinfo=UTC), 0
+def owed_runs(start: datetime, now: datetime) -> int:
+    """How many runs the timetable creates from ``start`` whose interval has ended by ``now``."""
+    count = 0
     while (end := period_end(start, now)) <= now:
         start, count = end, count + 1
     return count
@@ -96,7 +96,10 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--parallelism", type=int, default=8)
     parser.add_argument("--timeout-minutes", type=float, default=90)
-    args = parser.parse_args()
+    parser.add_argument("--start", default="2018-01-01", help="the DAG's start date (UTC day): catchup from here")
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%d")
+    args = parse_args(parser, {"start": two_days_ago})
+    start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
     home = Path(tempfile.mkdtemp(prefix="airflow-catchup-"))
     sim_args = ("--symbols", SYMBOLS, "--start", "2018-01-01", "--latency-ms", str(args.latency_ms))
     with simulator(*sim_args) as base:
@@ -118,12 +121,13 @@ def main() -> None:
             "AIRFLOW__API_AUTH__JWT_SECRET": "catchup-benchmark-secret",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
             "BINANCE_ETL_STAGING_ROOT": str(home / "staging"),
+            "BINANCE_ETL_START_DATE": args.start,
             "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}",
         }
         airflow = str(Path(sys.executable).with_name("airflow"))
         subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
         now = datetime.now(UTC)
-        owed = owed_runs(now)
+        owed = owed_runs(start, now)
         me = psutil.Process()
         started = time.monotonic()
         components = [
@@ -151,7 +155,7 @@ def main() -> None:
                 process.wait(timeout=60)
         wall = time.monotonic() - started
         print()
-        print(f"wall time {wall / 60:.1f} min for {owed} runs owed from 2018-01-01 to {now:%Y-%m-%d}: {states}")
+        print(f"wall time {wall / 60:.1f} min for {owed} runs owed from {args.start} to {now:%Y-%m-%d}: {states}")
         executed = scalar("SELECT COUNT(*) FROM task_instance WHERE dag_id = 'binance_etl' AND state IS NOT NULL", True)
         print(f"task instances executed: {executed}")
         print(f"rows loaded: fact_kline {scalar('SELECT COUNT(*) FROM fact_kline', False):,}; "

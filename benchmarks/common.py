@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -10,10 +11,22 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import MySQLdb
 
 ROOT = Path(__file__).resolve().parents[1]
+SMOKE_ENV = "BINANCE_BENCH_SMOKE"
+
+
+def parse_args(parser: argparse.ArgumentParser, smoke: dict[str, Any]) -> argparse.Namespace:
+    """The benchmark's arguments; with ``BINANCE_BENCH_SMOKE=1`` the ``smoke`` values replace them (a tiny
+    input), so CI runs every README benchmark command exactly as written in seconds: none can silently break."""
+    args = parser.parse_args()
+    if os.environ.get(SMOKE_ENV) == "1":
+        vars(args).update(smoke)
+        print(f"{SMOKE_ENV}=1: a tiny input ({', '.join(f'{k}={v}' for k, v in smoke.items())}); figures mean nothing")
+    return args
 
 
 @contextmanager

@@ -10,6 +10,7 @@ import csv
 import time
 from pathlib import Path
 
+from benchmarks.common import parse_args
 from include import forecasting
 
 SERIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "klines" / "normalized"
@@ -19,7 +20,7 @@ FILES = {"ADAUSDT 1h, 2023-11-01 → 2023-12-30 (real)": SERIES / "ADAUSDT-1h-20
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=30, help="days of rolling origins (24 h each)")
-    args = parser.parse_args()
+    args = parse_args(parser, {"folds": 2})
     print(f"model {forecasting.MODEL} (season {forecasting.SEASON} h, last {forecasting.TRAIN_WINDOW} h per fit), "
           f"horizon {forecasting.HORIZON} h, {args.folds} origins one day apart")  # fmt: skip
     print("| series | hours | MASE vs naive | MAPE % | 80 % interval coverage | 95 % interval coverage | fit s |")

@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python -m benchmarks.load [--rows 1000000]
 Stages the simulator's candles through the real transform (not timed), then times ``load_klines`` into
-an empty table (inserts) and again over the loaded rows (updates: the idempotent re-run).
+an empty table (inserts) and again over the loaded rows (the idempotent re-run: every row unchanged).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import fresh_warehouse, peak_rss_mb, use_connections
+from benchmarks.common import fresh_warehouse, parse_args, peak_rss_mb, use_connections
 from include.binance_sim.__main__ import parse_symbols
 from include.binance_sim.market import Market
 from include.binance_sim.payloads import klines_json
@@ -53,7 +53,7 @@ def stage(rows: int, folder: Path) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    args = parser.parse_args()
+    args = parse_args(parser, {"rows": 5_000})
     use_connections(None, BENCH_DB)
     from binance_airflow.etl_steps import load_klines
 
@@ -61,13 +61,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         staged = stage(args.rows, Path(tmp))
         print(f"staged {args.rows:,} klines in {len(staged[0]['files'])} chunk CSVs")
-        for label in ("insert", "re-run (update)"):
+        for label in ("insert", "re-run (unchanged)"):
             started = time.perf_counter()
             result = load_klines(staged, f"bench-{label}")
             seconds = time.perf_counter() - started
             print(f"load {label:<16} {result['rows_in']:>9,} rows in {seconds:6.1f} s = "
                   f"{result['rows_in'] / seconds:>9,.0f} rows/s (inserted {result['inserted']:,}, "
-                  f"updated {result['updated']:,})")  # fmt: skip
+                  f"updated {result['updated']:,}, unchanged {result['unchanged']:,})")  # fmt: skip
     print(f"peak RSS {peak_rss_mb():.0f} MB")
 
 

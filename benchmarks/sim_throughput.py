@@ -16,6 +16,8 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.common import parse_args
+
 ROOT = Path(__file__).resolve().parents[1]
 DAY0 = 1514764800000  # 2018-01-01
 
@@ -25,7 +27,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--interval", default="1m")
-    args = parser.parse_args()
+    args = parse_args(parser, {"requests": 20})
     server = subprocess.Popen(
         [
             sys.executable,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import MySQLdb
 
-from benchmarks.common import fresh_warehouse, peak_rss_mb, simulator, use_connections
+from benchmarks.common import fresh_warehouse, parse_args, peak_rss_mb, simulator, use_connections
 
 START = datetime(2018, 1, 1, tzinfo=UTC)
 COLUMNS = ["open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume", "trades",
@@ -74,11 +74,11 @@ def checksum(table: str) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--years", type=int, default=8)
+    parser.add_argument("--years", type=float, default=8, help="from 2018-01-01 (fractions of a year allowed)")
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    args = parser.parse_args()
+    args = parse_args(parser, {"years": 0.01})
     start_ms = int(START.timestamp() * 1000)
-    end_ms = int(START.replace(year=START.year + args.years).timestamp() * 1000)
+    end_ms = start_ms + int(args.years * 365.25 * 86_400_000) // 60_000 * 60_000
     with simulator("--symbols", "BTCUSDT", "--start", "2018-01-01", "--latency-ms", str(args.latency_ms)) as base:
         use_connections(base, BENCH_DB, archives=True)
         fresh_warehouse(BENCH_DB)

@@ -19,7 +19,7 @@ import tempfile
 import time
 import urllib.request
 
-from benchmarks.common import ROOT, simulator
+from benchmarks.common import ROOT, parse_args, simulator
 
 EXTRACT = """
 import shutil, sys
@@ -42,9 +42,9 @@ def stats(base_url: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--minutes", type=int, default=2)
+    parser.add_argument("--minutes", type=int, default=2, help="whole calendar minutes measured (0: five seconds)")
     parser.add_argument("--workers", type=int, default=4)
-    args = parser.parse_args()
+    args = parse_args(parser, {"minutes": 0})
     with (
         simulator("--symbols", "BTCUSDT,ETHUSDT,BNBUSDT", "--latency-ms", str(args.latency_ms)) as base,
         tempfile.TemporaryDirectory(prefix="bench-weight-") as tmp,
@@ -54,7 +54,11 @@ def main() -> None:
         child = subprocess.Popen([sys.executable, "-c", EXTRACT, tmp, str(args.workers)], cwd=ROOT, env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         try:
-            time.sleep(60 - time.time() % 60 + 0.05)  # the first whole calendar minute starts now
+            if args.minutes == 0:
+                time.sleep(5)
+                print(f"5 s: {2 * stats(base)['requests'].get('/api/v3/klines', 0)} weight used")
+            else:
+                time.sleep(60 - time.time() % 60 + 0.05)  # the first whole calendar minute starts now
             before = stats(base)["requests"].get("/api/v3/klines", 0)
             for minute in range(1, args.minutes + 1):
                 time.sleep(60 - time.time() % 60 + 0.05)

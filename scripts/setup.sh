@@ -51,6 +51,10 @@ log=$(mktemp)
 .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt >"$log" 2>&1 \
   || { grep -v "is ignored: it is neither" "$log" >&2; echo "setup: pip install failed" >&2; exit 1; }
 rm -f "$log"
+# The project's code (include/, plugins/) on the venv's path, so `.venv/bin/python -m benchmarks.X` and the
+# simulator work from any shell, as Airflow itself finds them through its dags and plugins folders.
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+printf '%s\n%s\n' "$PWD" "$PWD/plugins" > "$site/binance_etl_project.pth"
 .venv/bin/python -c 'import airflow, MySQLdb' \
   || { echo "setup: the virtualenv is incomplete" >&2; exit 1; }
 echo "setup: ready (.venv, MariaDB on :3306, PostgreSQL on :5432, Redis on :6379, /usr/bin/chromium)"

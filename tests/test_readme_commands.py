@@ -1,0 +1,51 @@
+"""Every command the README shows runs as written from a fresh shell (benchmarks on a tiny input)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+TEST_COMMAND = "bash scripts/setup.sh && .venv/bin/ruff check . && .venv/bin/python -m pytest"
+# Commands are what the README shows in a ```bash block, or as inline code run through bash or the venv.
+COMMANDS = sorted(
+    {line.strip() for block in re.findall(r"```bash\n(.*?)```", README, re.DOTALL) for line in block.splitlines()}
+    | set(re.findall(r"`((?:bash|\.venv/bin/\S+) [^`]+)`", README))
+)
+
+
+def test_no_command_leans_on_a_tool_a_fresh_shell_does_not_have():
+    """``python``, ``pip`` or ``docker`` at the start of inline code would be a command that fails here."""
+    assert re.findall(r"`((?:python3?|pip3?|docker|docker-compose|mysql) [^`]*)`", README) == []
+
+
+def fresh_shell(command: str, timeout: float, **extra_env: str) -> subprocess.CompletedProcess:
+    """``command`` in bash with nothing of this test process's environment (PATH and HOME only)."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.environ["HOME"], **extra_env}
+    return subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_readme_shows_the_two_commands_and_the_test_command_is_what_ci_runs():
+    assert "bash scripts/demo.sh" in COMMANDS and TEST_COMMAND in COMMANDS
+    assert (ROOT / ".ci" / "run").read_text().rstrip().endswith(TEST_COMMAND)
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c != TEST_COMMAND])
+def test_every_readme_command_runs_as_written_from_a_fresh_shell(command: str):
+    """Benchmarks run with BINANCE_BENCH_SMOKE=1 (tiny input); the simulator must start and answer."""
+    if "benchmarks." in command:
+        done = fresh_shell(command, 900, BINANCE_BENCH_SMOKE="1")
+    elif "include.binance_sim" in command:
+        done = fresh_shell(f"timeout 20 {command} | head -1", 30)
+        assert "binance-sim listening on http://127.0.0.1:" in done.stdout, done.stderr[-2000:]
+    elif command == "bash scripts/demo.sh":
+        done = fresh_shell(command, 900)
+        assert "binance_etl manual" in done.stdout and "fact_kline" in done.stdout, done.stdout[-3000:]
+    else:
+        pytest.fail(f"the README shows a command this test does not know how to check: {command!r}")
+    assert done.returncode == 0, f"{command}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
