@@ -11,8 +11,10 @@ and the peak resident memory of the whole process tree.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -81,6 +83,20 @@ def scalar(sql: str, postgres: bool) -> int:
     return int(value)
 
 
+def stop(components: list[subprocess.Popen]) -> None:
+    """SIGTERM each component's process group (its workers too), then SIGKILL what is left after 30 s."""
+    for process in components:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    for process in components:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def tree_rss_mb(root: psutil.Process) -> float:
     total = 0
     for process in [root, *root.children(recursive=True)]:
@@ -131,7 +147,7 @@ def main() -> None:
         me = psutil.Process()
         started = time.monotonic()
         components = [
-            subprocess.Popen([airflow, *command], env=env, stdout=log, stderr=subprocess.STDOUT)
+            subprocess.Popen([airflow, *command], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             for command, log in (
                 (["api-server", "--host", "127.0.0.1", "--port", str(port)], (home / "api.log").open("w")),
                 (["dag-processor"], (home / "dag-processor.log").open("w")),
@@ -149,10 +165,7 @@ def main() -> None:
                 if finished >= owed:
                     break
         finally:
-            for process in components:
-                process.terminate()
-            for process in components:
-                process.wait(timeout=60)
+            stop(components)
         wall = time.monotonic() - started
         print()
         print(f"wall time {wall / 60:.1f} min for {owed} runs owed from {args.start} to {now:%Y-%m-%d}: {states}")
@@ -161,6 +174,8 @@ def main() -> None:
         print(f"rows loaded: fact_kline {scalar('SELECT COUNT(*) FROM fact_kline', False):,}; "
               f"peak RSS of the process tree {peak:,.0f} MB; parallelism {args.parallelism}, "
               f"{args.latency_ms:.0f} ms latency")  # fmt: skip
+    if states.get("success", 0) != owed:
+        raise SystemExit(f"not every owed run succeeded: {states} of {owed}; logs in {home}")
     shutil.rmtree(home, ignore_errors=True)
 
 

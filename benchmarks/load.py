@@ -28,17 +28,17 @@ BENCH_DB = "binance_bench_load"
 
 def stage(rows: int, folder: Path) -> list[dict]:
     """Chunk CSVs (a month each) holding ``rows`` BTCUSDT 1m klines from 2018-01-01, plus dim_date rows."""
+    from binance_airflow.tables import TABLES
     from binance_airflow.warehouse import upsert_csv, warehouse_hook
 
     market = Market(parse_symbols("BTCUSDT", "2018-01-01"))
     end_ms = START_MS + rows * MINUTE_MS
     dates = folder / "dim_date.csv"
     written = write_csv(dates, dim_date.COLUMNS, dim_date.hours(START_MS, end_ms))
-    upsert_csv(warehouse_hook(), "dim_date", dates, dim_date.COLUMNS, ("date_key",), written, "bench")
+    upsert_csv(warehouse_hook(), TABLES["dim_date"], dates, written, "bench")
     symbols = folder / "dim_symbol.csv"
-    write_csv(symbols, ("symbol", "base_asset", "quote_asset", "status"), [("BTCUSDT", "BTC", "USDT", "TRADING")])
-    upsert_csv(warehouse_hook(), "dim_symbol", symbols, ("symbol", "base_asset", "quote_asset", "status"),
-               ("symbol",), 1, "bench")  # fmt: skip
+    write_csv(symbols, TABLES["dim_symbol"].columns, [("BTCUSDT", "BTC", "USDT", "TRADING")])
+    upsert_csv(warehouse_hook(), TABLES["dim_symbol"], symbols, 1, "bench")
     files, cursor = [], START_MS
     while cursor < end_ms:
         chunk_end = min(month_start(cursor, 1), end_ms)

@@ -8,8 +8,7 @@ phase Binance does not document (3d, 1w) the phase is taken from a candle of the
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from include.intervals import FIXED_MS, UNANCHORED, floor_open, month_start, next_open
 
@@ -27,9 +26,6 @@ class Hole:
         if interval == "1M":
             return month_start(self.first_ms, self.candles - 1)
         return self.first_ms + (self.candles - 1) * FIXED_MS[interval]
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def grid(start_ms: int, end_ms: int, interval: str, anchor_ms: int) -> Hole | None:

@@ -17,6 +17,7 @@ import pytest
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
 from binance_airflow.schema_tasks import create_warehouse
+from binance_airflow.tables import TABLES
 from binance_airflow.warehouse import StagingFileError, upgrade_schema, upsert_csv, warehouse_hook
 from include.transforms import dim_date
 from include.transforms.snapshots import SYMBOL_COLUMNS
@@ -50,7 +51,7 @@ def load_dates(path: Path, hours: int, run_id: str = "run-1", edit: bool = False
     if edit:
         rows[0] = (*rows[0][:-1], "Caturday")
     written = write_csv(path, dim_date.COLUMNS, rows)
-    result = upsert_csv(warehouse_hook(), "dim_date", path, dim_date.COLUMNS, ("date_key",), written, run_id)
+    result = upsert_csv(warehouse_hook(), TABLES["dim_date"], path, written, run_id)
     return result.inserted, result.updated, result.unchanged
 
 
@@ -77,17 +78,16 @@ def stage_klines(path: Path, hours: int) -> int:
 
     load_dates(path.with_name("dim_date.csv"), hours)
     write_csv(path.with_name("dim_symbol.csv"), SYMBOL_COLUMNS, [("BTCUSDT", "BTC", "USDT", "TRADING")])
-    upsert_csv(warehouse_hook(), "dim_symbol", path.with_name("dim_symbol.csv"), SYMBOL_COLUMNS, ("symbol",), 1, "r")
+    upsert_csv(warehouse_hook(), TABLES["dim_symbol"], path.with_name("dim_symbol.csv"), 1, "r")
     table = Market(parse_symbols("BTCUSDT", "2024-01-01")).klines("BTCUSDT", "1h", DAY_MS, None, hours)
     batch = klines.transform_klines(json.loads(klines_json(table)), "BTCUSDT", "1h", 10**15)
     return write_csv(path, klines.COLUMNS, batch.rows)
 
 
 def load_klines(path: Path, rows: int, run_id: str = "run-1", conn_id: str | None = None) -> None:
-    from include.transforms import klines
 
     hook = warehouse_hook() if conn_id is None else MySqlHook(mysql_conn_id=conn_id, local_infile=True)
-    upsert_csv(hook, "fact_kline", path, klines.COLUMNS, ("symbol", "interval", "open_time"), rows, run_id)
+    upsert_csv(hook, TABLES["fact_kline"], path, rows, run_id)
 
 
 def test_losing_the_database_mid_load_leaves_nothing_and_a_retry_loads_everything(
@@ -161,7 +161,7 @@ def test_a_damaged_staging_file_fails_and_leaves_the_table_untouched(
     else:
         path.write_text(text.replace(",2024,", ",twenty-four,", 1))
     with pytest.raises(StagingFileError, match=r"dim_date\.csv: .*left unchanged"):
-        upsert_csv(warehouse_hook(), "dim_date", path, dim_date.COLUMNS, ("date_key",), written, "run-2")
+        upsert_csv(warehouse_hook(), TABLES["dim_date"], path, written, "run-2")
     assert rows_of(schema, "SELECT COUNT(*) FROM dim_date") == [(12,)]
     assert rows_of(schema, "SELECT COUNT(*) FROM etl_run_log WHERE dag_run_id = 'run-2'") == [(0,)]
 

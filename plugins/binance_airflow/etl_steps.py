@@ -156,27 +156,19 @@ def _staged_snapshot(path: Path, columns: tuple[str, ...], rows: list[tuple[Any,
 
 def load_table(table: str, staged: dict[str, Any], run_id: str) -> dict[str, Any]:
     """Upsert one staged CSV into ``table``."""
-    spec = TABLES[table]
-    result = upsert_csv(warehouse_hook(), table, Path(staged["csv"]), spec.columns, spec.key, staged["rows"], run_id)
-    return result.as_dict()
+    return upsert_csv(warehouse_hook(), TABLES[table], Path(staged["csv"]), staged["rows"], run_id).as_dict()
 
 
 def load_klines(staged: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
     """Upsert every chunk CSV of every symbol (one transaction each) and record the run's rejects."""
     hook = warehouse_hook()
-    columns, key = TABLES["fact_kline"].columns, TABLES["fact_kline"].key
     total = LoadResult("fact_kline", 0, 0, 0)
     all_rejects = []
     for item in staged:
         for chunk in item["files"]:
-            result = upsert_csv(
-                hook, "fact_kline", Path(chunk["csv"]), columns, key, chunk["rows"], run_id, chunk["rejects"]
+            total.add(
+                upsert_csv(hook, TABLES["fact_kline"], Path(chunk["csv"]), chunk["rows"], run_id, chunk["rejects"])
             )
-            total.rows_in += result.rows_in
-            total.inserted += result.inserted
-            total.updated += result.updated
-            total.unchanged += result.unchanged
-            total.rejects += result.rejects
         if item["rejects"]:
             all_rejects += read_csv(Path(item["rejects_csv"]))[1]
     record_rejects(hook, run_id, "fact_kline", [[None if v == r"\N" else v for v in row] for row in all_rejects])

@@ -64,10 +64,9 @@ def _upsert(
     hook: Any, table: str, staging: Path, path: Path, rows: list[tuple[Any, ...]], batch: str
 ) -> dict[str, Any]:
     """Stage ``rows`` of ``table`` as a CSV and upsert it in one transaction (columns and key as the API path's)."""
-    spec = TABLES[table]
     csv_path = staging / f"{table}.{path.name}.csv"
-    written = write_csv(csv_path, spec.columns, rows)
-    return upsert_csv(hook, table, csv_path, spec.columns, spec.key, written, batch).as_dict()
+    written = write_csv(csv_path, TABLES[table].columns, rows)
+    return upsert_csv(hook, TABLES[table], csv_path, written, batch).as_dict()
 
 
 def _require_known_symbols(hook: Any, symbols: list[str]) -> None:

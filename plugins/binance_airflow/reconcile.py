@@ -47,12 +47,20 @@ class Series:
 
 @dataclass
 class Finding:
+    """What reconciling one symbol found and did."""
+
     symbol: str
-    healed: int = 0  # candles the heal inserted or corrected
+    loaded: LoadResult = field(default_factory=lambda: LoadResult("fact_kline", 0, 0, 0))  # the healing load
+    rejects: list[tuple[Any, ...]] = field(default_factory=list)  # candles served again but invalid
     healed_opens: set[int] = field(default_factory=set)
     new: int = 0  # healed candles the load had not staged (Binance left them out of its first answers)
     outages: list[Hole] = field(default_factory=list)
     unexplained: list[tuple[Hole, str]] = field(default_factory=list)
+
+    @property
+    def healed(self) -> int:
+        """Candles the heal inserted or corrected."""
+        return self.loaded.inserted + self.loaded.updated
 
 
 def loaded_series(db: MySqlHook, symbol: str, interval: str, start_ms: int, end_ms: int) -> Series:
@@ -73,51 +81,44 @@ def reconcile(
     """
     window = RunWindow(**plan)
     db = warehouse_hook()
-    heal = LoadResult("fact_kline", 0, 0, 0)
-    rejects: list[tuple[Any, ...]] = []
     findings = []
     csvs = {item["symbol"]: [Path(f["csv"]) for f in item["files"]] for item in staged}
     if window.end_ms > window.start_ms:
         for symbol in window.symbols:
-            finding, loaded, refused = _reconcile_symbol(db, hook, window, symbol, folder, run_id, now_ms)
-            if finding.healed:
+            finding = _reconcile_symbol(db, hook, window, symbol, folder, run_id, now_ms)
+            if finding.healed_opens:
                 finding.new = len(finding.healed_opens - _staged_opens(csvs.get(symbol, [])))
             findings.append(finding)
-            rejects += refused
-            for name in ("rows_in", "inserted", "updated", "unchanged", "rejects"):
-                setattr(heal, name, getattr(heal, name) + getattr(loaded, name))
-    record_rejects(db, run_id, "fact_kline", rejects, batch="heal")
-    return report(window.interval, findings, heal)
+    record_rejects(db, run_id, "fact_kline", [r for f in findings for r in f.rejects], batch="heal")
+    return report(window.interval, findings)
 
 
 def _reconcile_symbol(
     db: MySqlHook, hook: BinanceHook, window: RunWindow, symbol: str, folder: Path, run_id: str, now_ms: int
-) -> tuple[Finding, LoadResult, list[tuple[Any, ...]]]:
+) -> Finding:
     interval, finding = window.interval, Finding(symbol)
     series = loaded_series(db, symbol, interval, window.start_ms, window.end_ms)
     expected = _expected(hook, series, window, symbol, now_ms)
-    loaded = LoadResult("fact_kline", 0, 0, 0)
     if expected is None:
-        return finding, loaded, []
+        return finding
     start, end, anchor = expected
     holes = find_holes(interval, start, end, series.first, series.last, series.jumps, anchor)
     served = _ask_again(hook, symbol, interval, holes)
     batch = klines.transform_klines(served, symbol, interval, now_ms)
+    finding.rejects = batch.rejects
     if batch.rows:
         csv_path = folder / "staging" / f"fact_kline.{symbol}.heal.csv"
         written = write_csv(csv_path, klines.COLUMNS, batch.rows)
-        spec = TABLES["fact_kline"]
-        loaded = upsert_csv(db, "fact_kline", csv_path, spec.columns, spec.key, written, run_id, len(batch.rejects))
-        finding.healed, finding.healed_opens = loaded.inserted + loaded.updated, {row[3] for row in batch.rows}
+        finding.loaded = upsert_csv(db, TABLES["fact_kline"], csv_path, written, run_id, len(batch.rejects))
+        finding.healed_opens = {row[3] for row in batch.rows}
         log.info("%s %s: healed %d candles Binance served when asked again, first %s", symbol, interval,
                  finding.healed, sql_datetime(batch.rows[0][3]))  # fmt: skip
     if holes:
         series = loaded_series(db, symbol, interval, window.start_ms, window.end_ms)
         holes = find_holes(interval, start, end, series.first, series.last, series.jumps, anchor)
-    served_opens = [row[0] for row in served if isinstance(row, list) and row and isinstance(row[0], int)]
     reasons = {reject[2]: reject[3] for reject in batch.rejects}
     for hole in holes:
-        inside = [o for o in served_opens if hole.first_ms <= o < hole.end_ms]
+        inside = [row[0] for row in served if hole.first_ms <= row[0] < hole.end_ms]
         if inside:
             why = reasons.get(inside[0], "Binance serves it, yet it is not in fact_kline after loading")
             finding.unexplained.append((hole, why))
@@ -126,7 +127,7 @@ def _reconcile_symbol(
             log.info("%s %s: exchange outage, %d candles from %s to %s (Binance has none)", symbol, interval,
                      hole.candles, sql_datetime(hole.first_ms), sql_datetime(hole.last_ms(interval)))  # fmt: skip
     _record_outages(db, window, symbol, finding.outages, run_id)
-    return finding, loaded, batch.rejects
+    return finding
 
 
 def _staged_opens(csvs: list[Path]) -> set[int]:
@@ -191,8 +192,11 @@ def _record_outages(db: MySqlHook, window: RunWindow, symbol: str, outages: list
         )  # fmt: skip
 
 
-def report(interval: str, findings: list[Finding], heal: LoadResult) -> dict[str, Any]:
+def report(interval: str, findings: list[Finding]) -> dict[str, Any]:
     """The reconciliation as the run summary shows it (JSON-serialisable)."""
+    heal = LoadResult("fact_kline", 0, 0, 0)
+    for finding in findings:
+        heal.add(finding.loaded)
 
     def hole(symbol: str, h: Hole) -> dict[str, Any]:
         return {"symbol": symbol, "interval": interval, "first_missing": sql_datetime(h.first_ms),

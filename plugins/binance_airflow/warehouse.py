@@ -9,12 +9,15 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 from airflow.sdk import BaseHook
 
 from include import settings
+
+if TYPE_CHECKING:
+    from binance_airflow.tables import Table
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,11 @@ class LoadResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def add(self, other: LoadResult) -> None:
+        """Count ``other``'s rows in too (several batches of one table)."""
+        for name in ("rows_in", "inserted", "updated", "unchanged", "rejects"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def database() -> str:
@@ -117,16 +125,9 @@ _LOAD = (
 
 
 def upsert_csv(
-    hook: MySqlHook,
-    table: str,
-    csv_path: Path,
-    columns: Sequence[str],
-    key: Sequence[str],
-    expected_rows: int,
-    run_id: str,
-    rejects: int = 0,
+    hook: MySqlHook, table: Table, csv_path: Path, expected_rows: int, run_id: str, rejects: int = 0
 ) -> LoadResult:
-    """Upsert ``csv_path`` into ``table`` in one transaction, with ``LOAD DATA LOCAL INFILE``.
+    """Upsert ``csv_path`` (``table``'s staged columns) into ``table`` in one transaction, ``LOAD DATA LOCAL INFILE``.
 
     Fast path: the file is loaded straight into ``table``; when every row is new and clean, that is the
     load. Otherwise (a key already present, a warning) it is rolled back and the file goes through a
@@ -136,22 +137,23 @@ def upsert_csv(
     replaces its row, so nothing is counted twice) in the same transaction.
     """
     started = _now()
+    name, columns = table.name, table.columns
     cols = ", ".join(f"`{c}`" for c in columns)
     with transaction(hook) as cur:
-        cur.execute(_LOAD.format(table=table, cols=cols), (str(csv_path),))
+        cur.execute(_LOAD.format(table=name, cols=cols), (str(csv_path),))
         if _load_info(cur) == {"Records": expected_rows, "Deleted": 0, "Skipped": 0, "Warnings": 0}:
             inserted, updated = expected_rows, 0
         else:
             cur.connection.rollback()
-            inserted, updated = _upsert_via_stage(cur, table, csv_path, columns, key, expected_rows)
-        result = LoadResult(table, expected_rows, inserted, updated, expected_rows - inserted - updated, rejects)
+            inserted, updated = _upsert_via_stage(cur, table, csv_path, expected_rows)
+        result = LoadResult(name, expected_rows, inserted, updated, expected_rows - inserted - updated, rejects)
         cur.execute(
             "REPLACE INTO etl_run_log (dag_run_id, table_name, batch, rows_in, inserted, updated, unchanged, rejects, "
             "started_at, finished_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (run_id, table, csv_path.name, expected_rows, inserted, updated, result.unchanged, rejects, started,
+            (run_id, name, csv_path.name, expected_rows, inserted, updated, result.unchanged, rejects, started,
              _now()),
         )  # fmt: skip
-    log.info("%s: %d rows in, %d inserted, %d updated, %d unchanged, %d rejects", table, expected_rows, inserted,
+    log.info("%s: %d rows in, %d inserted, %d updated, %d unchanged, %d rejects", name, expected_rows, inserted,
              updated, result.unchanged, rejects)  # fmt: skip
     return result
 
@@ -162,10 +164,9 @@ def _load_info(cur: Any) -> dict[str, int]:
     return {name: int(value) for name, value in zip(words[::2], words[1::2], strict=False)}
 
 
-def _upsert_via_stage(
-    cur: Any, table: str, csv_path: Path, columns: Sequence[str], key: Sequence[str], expected_rows: int
-) -> tuple[int, int]:
-    """Load into a temporary copy of ``table``, check it, upsert it; return how many rows were new and changed."""
+def _upsert_via_stage(cur: Any, spec: Table, csv_path: Path, expected_rows: int) -> tuple[int, int]:
+    """Load into a temporary copy of the table, check it, upsert it; return how many rows were new and changed."""
+    table, columns, key = spec.name, spec.columns, spec.key
     stage = f"stg_{table}"
     cols = ", ".join(f"`{c}`" for c in columns)
     updates = ", ".join(f"`{c}` = VALUES(`{c}`)" for c in columns if c not in key) or f"`{key[0]}` = `{key[0]}`"
