@@ -118,7 +118,7 @@ def main() -> None:
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
     home = Path(tempfile.mkdtemp(prefix="airflow-catchup-"))
     sim_args = ("--symbols", SYMBOLS, "--start", "2018-01-01", "--latency-ms", str(args.latency_ms))
-    with simulator(*sim_args) as base:
+    with simulator(*sim_args) as (base, _):
         use_connections(base, BENCH_DB, archives=True)
         fresh_warehouse(BENCH_DB)
         port = free_port()

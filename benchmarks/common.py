@@ -30,22 +30,22 @@ def parse_args(parser: argparse.ArgumentParser, smoke: dict[str, Any]) -> argpar
 
 
 @contextmanager
-def simulator(*args: str) -> Iterator[str]:
-    """``python -m include.binance_sim --port 0 ARGS`` on 127.0.0.1; yields its base URL."""
+def simulator(*args: str) -> Iterator[tuple[str, str]]:
+    """``python -m include.binance_sim --port 0 ARGS`` on 127.0.0.1; yields its REST and stream URLs."""
     command = [sys.executable, "-m", "include.binance_sim", "--port", "0", *args]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    line = process.stdout.readline()
+    lines = [process.stdout.readline(), process.stdout.readline()]
     try:
-        if "listening on" not in line:
-            raise RuntimeError(f"simulator did not start: {line!r}")
-        yield line.rsplit(" ", 1)[-1].strip()
+        if "listening on" not in lines[0] or "streams on" not in lines[1]:
+            raise RuntimeError(f"simulator did not start: {lines!r}")
+        yield lines[0].rsplit(" ", 1)[-1].strip(), lines[1].rsplit(" ", 1)[-1].strip()
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def use_connections(base_url: str | None, database: str, archives: bool = True) -> None:
+def use_connections(base_url: str | None, database: str, archives: bool = True, stream_url: str = "") -> None:
     """Point binance_default at the simulator and binance_warehouse at ``database`` on the local MariaDB.
 
     Each benchmark has its own database, so two benchmarks running at once cannot disturb each other.
@@ -54,7 +54,8 @@ def use_connections(base_url: str | None, database: str, archives: bool = True) 
         {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "password": "", "schema": database}
     )
     if base_url:
-        conn = {"conn_type": "http", "host": base_url, "extra": {"archive_url": base_url if archives else ""}}
+        extra = {"archive_url": base_url if archives else "", "stream_url": stream_url}
+        conn = {"conn_type": "http", "host": base_url, "extra": extra}
         os.environ["AIRFLOW_CONN_BINANCE_DEFAULT"] = json.dumps(conn)
 
 

@@ -79,7 +79,7 @@ def main() -> None:
     args = parse_args(parser, {"years": 0.01})
     start_ms = int(START.timestamp() * 1000)
     end_ms = start_ms + int(args.years * 365.25 * 86_400_000) // 60_000 * 60_000
-    with simulator("--symbols", "BTCUSDT", "--start", "2018-01-01", "--latency-ms", str(args.latency_ms)) as base:
+    with simulator("--symbols", "BTCUSDT", "--start", "2018-01-01", "--latency-ms", str(args.latency_ms)) as (base, _):
         use_connections(base, BENCH_DB, archives=True)
         fresh_warehouse(BENCH_DB)
         results = {}

@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     args = parse_args(parser, {"minutes": 0})
     with (
-        simulator("--symbols", "BTCUSDT,ETHUSDT,BNBUSDT", "--latency-ms", str(args.latency_ms)) as base,
+        simulator("--symbols", "BTCUSDT,ETHUSDT,BNBUSDT", "--latency-ms", str(args.latency_ms)) as (base, _),
         tempfile.TemporaryDirectory(prefix="bench-weight-") as tmp,
     ):
         env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}",

@@ -76,19 +76,29 @@ class Sim:
 
 
 @pytest.fixture(scope="session")
-def sim_url() -> Iterator[str]:
-    """The simulator as a separate process on 127.0.0.1 (port chosen by the OS)."""
+def sim_urls() -> Iterator[tuple[str, str]]:
+    """The simulator as a separate process on 127.0.0.1 (ports chosen by the OS): its REST and stream URLs."""
     command = [sys.executable, "-m", "include.binance_sim", "--port", "0", "--symbols", SIM_SYMBOLS]
     command += ["--start", SIM_START, "--outages", SIM_OUTAGES, "--api-key", API_KEY, "--api-secret", API_SECRET]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    line = process.stdout.readline()
-    if "listening on" not in line:
+    lines = [process.stdout.readline(), process.stdout.readline()]
+    if "listening on" not in lines[0] or "streams on" not in lines[1]:
         process.kill()
-        pytest.fail(f"simulator did not start: {line!r}")
-    yield line.rsplit(" ", 1)[-1].strip()
+        pytest.fail(f"simulator did not start: {lines!r}")
+    yield lines[0].rsplit(" ", 1)[-1].strip(), lines[1].rsplit(" ", 1)[-1].strip()
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def sim_url(sim_urls: tuple[str, str]) -> str:
+    return sim_urls[0]
+
+
+@pytest.fixture(scope="session")
+def sim_stream_url(sim_urls: tuple[str, str]) -> str:
+    return sim_urls[1]
 
 
 @pytest.fixture
@@ -100,7 +110,8 @@ def sim(sim_url: str) -> Iterator[Sim]:
 
 
 def connection_uri(base_url: str, with_key: bool = True, archives: bool = False, **extra: Any) -> str:
-    """``binance_default`` as JSON; ``archives`` serves kline archive files from the simulator too."""
+    """``binance_default`` as JSON; ``archives`` serves kline archive files from the simulator too (``extra``:
+    more connection extras, e.g. ``stream_url``)."""
     conn: dict[str, Any] = {"conn_type": "http", "host": base_url, "extra": extra}
     if with_key:
         conn |= {"login": API_KEY, "password": API_SECRET}

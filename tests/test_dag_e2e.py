@@ -177,7 +177,7 @@ def test_dagbag_imports_and_graph():
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
-    assert set(bag.dags) == {"binance_etl", "binance_forecast", "binance_file_inbox"}
+    assert set(bag.dags) == {"binance_etl", "binance_forecast", "binance_file_inbox", "binance_stream_freshness"}
     for each in bag.dags.values():  # the UI explains every step of every DAG
         assert each.doc_md and [t.task_id for t in each.tasks if not t.doc_md] == []
     dag = bag.dags["binance_etl"]

@@ -44,6 +44,10 @@ def test_compose_runs_the_celery_stack_the_deployment_tests_run_natively():
             assert services[name]["volumes"] == services["airflow-init"]["volumes"]  # shared staging
             assert services[name]["environment"]["BINANCE_ETL_STAGING_ROOT"] == "/opt/airflow/staging"
     assert {"postgres", "redis", "warehouse"} <= set(services)
+    stream = services["binance-stream"]  # the real-time service: same image, code and connections as the workers
+    assert stream["command"] == ["python", "-m", "binance_airflow.stream"]
+    assert stream["environment"]["AIRFLOW_CONN_BINANCE_WAREHOUSE"] == env["AIRFLOW_CONN_BINANCE_WAREHOUSE"]
+    assert json.loads(stream["environment"]["AIRFLOW_CONN_AIRFLOW_API"])["host"] == "http://airflow-apiserver:8080"
 
 
 def test_dockerfile_installs_the_pinned_requirements_and_ships_the_code():

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -199,3 +201,26 @@ def test_backfill_create_loads_exactly_the_days_asked_for_and_years_pass_through
         (datetime(2020, 6, 28, 2), datetime(2020, 6, 28, 4), 3),
         (datetime(2021, 4, 25, 5), datetime(2021, 4, 25, 7), 3),
     ]
+
+
+def test_the_stream_service_announces_new_candles_to_airflow_as_asset_events(
+    stack: AirflowStack, sim_urls: tuple[str, str], warehouse: MySQLdb.Connection
+):
+    """The real-time path tells Airflow through the api-server: a fact_kline Asset event, not a DAG run per candle."""
+    rest, streams = sim_urls
+    env = {**stack.env,
+           "AIRFLOW_CONN_BINANCE_DEFAULT": connection_uri(rest, stream_url=streams),
+           "AIRFLOW_CONN_AIRFLOW_API": json.dumps({"conn_type": "http", "host": stack.url, "login": USER,
+                                                   "password": PASSWORD}),
+           "AIRFLOW_VAR_BINANCE_STREAM": json.dumps({"symbols": ["BTCUSDT"], "intervals": ["1s"]}),
+           "BINANCE_STREAM_LOOKBACK": "10"}  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "binance_airflow.stream", "--seconds", "8"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert PASSWORD not in done.stdout + done.stderr
+    (asset,) = stack.api("GET", "/api/v2/assets?name_pattern=binance_warehouse.fact_kline")["assets"]
+    events = stack.api("GET", f"/api/v2/assets/events?asset_id={asset['id']}&limit=100")["asset_events"]
+    from_stream = [event for event in events if (event.get("extra") or {}).get("source") == "binance_stream"]
+    assert len(from_stream) == 1 and from_stream[0]["extra"]["candles"] > 0  # one a minute at most
+    streamed = query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline WHERE source = 'binance_ws'")
+    assert streamed[0][0] >= 5

@@ -61,6 +61,9 @@ def test_every_readme_command_runs_as_written_from_a_fresh_shell(command: str):
     elif command == "bash scripts/demo.sh":
         done = fresh_shell(command, 900)
         assert "binance_etl manual" in done.stdout and "fact_kline" in done.stdout, done.stdout[-3000:]
+    elif command == "bash scripts/stream_demo.sh":
+        done = fresh_shell(command, 300)
+        assert "binance_ws" in done.stdout and "stream service stopped" in done.stdout, done.stdout[-3000:]
     else:
         pytest.fail(f"the README shows a command this test does not know how to check: {command!r}")
     assert done.returncode == 0, f"{command}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"

@@ -70,6 +70,7 @@ def test_an_exchange_outage_is_recorded_and_the_run_passes(
     assert gaps == [("BTCUSDT", "1h", moment, moment, 1, "exchange_recheck", run.run_id)]
     outage = summary(webhook[-1:])["exchange_outages"]
     assert outage == [{"symbol": "BTCUSDT", "interval": "1h", "first_missing": "2023-03-24 13:00:00.000",
+                       "first_missing_ms": int(moment.replace(tzinfo=UTC).timestamp() * 1000),
                        "last_missing": "2023-03-24 13:00:00.000", "candles": 1,
                        "open_times": ["2023-03-24 13:00:00.000"]}]  # fmt: skip
 

@@ -3,7 +3,7 @@
 A symbol may carry its own listing day and delisting day: ``SOLUSDT@2020-08-11`` or
 ``HSRBTC@2017-08-18:2018-10-19``. ``--outages BTCUSDT@2020-02-19T11:35/2020-02-19T17:30,...`` takes
 those minutes off the exchange (UTC, end exclusive), in REST and archives alike. ``--port 0`` picks a
-free port; the first line printed names the URL.
+free port; the first line printed names the REST URL, the second the WebSocket streams' URL.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
         quiet=not args.verbose,
     )
     print(f"binance-sim listening on {server.base_url}", flush=True)
+    print(f"binance-sim streams on {server.streams.start()}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

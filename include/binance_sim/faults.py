@@ -19,6 +19,13 @@ KINDS = (
     "repeat_candle",
     "missing_candle",
     "cut",
+    # WebSocket streams (path /stream...; see streams.py)
+    "ws_drop",
+    "ws_stall",
+    "ws_duplicate",
+    "ws_reorder",
+    "ws_shutdown",
+    "ws_malformed",
 )
 
 
@@ -36,7 +43,7 @@ class Fault:
     first, a copy of the candle just before it (a duplicate across pages); missing_candle: the middle
     candle of the page is left out, as an exchange outage leaves a hole in the series; cut: the headers
     (with the full Content-Length) and half of the body are sent, then the connection is closed, as a
-    flaky network or CDN does mid-transfer.
+    flaky network or CDN does mid-transfer. The ``ws_*`` kinds disturb the WebSocket streams (streams.py).
     """
 
     kind: str
@@ -65,10 +72,11 @@ class FaultQueue:
         with self._lock:
             self._faults.clear()
 
-    def take(self, path: str) -> Fault | None:
+    def take(self, path: str, kinds: tuple[str, ...] | None = None) -> Fault | None:
+        """The first fault for ``path`` (of one of ``kinds``, when given), counting one use of it."""
         with self._lock:
             for fault in self._faults:
-                if path.startswith(fault.path):
+                if path.startswith(fault.path) and (kinds is None or fault.kind in kinds):
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)

@@ -88,8 +88,8 @@ class Market:
         for outage in outages:
             self.outages.setdefault(outage.symbol, []).append((outage.start_ms, outage.end_ms))
         self._anchors: dict[str, np.ndarray] = {}
-        self._day = lru_cache(maxsize=512)(self._generate_day)
-        self._seconds = lru_cache(maxsize=4)(self._split_day)
+        self._day = lru_cache(maxsize=2048)(self._generate_day)  # a day of every symbol streamed, 130 kB each
+        self._seconds = lru_cache(maxsize=16)(self._split_day)  # 7.6 MB each
         self._coarse = lru_cache(maxsize=200_000)(self._coarsen_day)
 
     def now_ms(self) -> int:
@@ -213,7 +213,7 @@ class Market:
             parts.append({f: v[lo:hi] for f, v in units.items()})
         return {f: np.concatenate([p[f] for p in parts]) for f in FIELDS}
 
-    def _floor(self, symbol: str, ms: int, interval: str) -> int:
+    def floor(self, symbol: str, ms: int, interval: str) -> int:
         """Open time of ``symbol``'s ``interval`` candle containing ``ms`` (3d: counted from its listing day)."""
         if interval == "3d":
             origin, step = self.specs[symbol].listed_ms, FIXED_MS["3d"]
@@ -225,11 +225,11 @@ class Market:
         first, last = self._bounds(symbol, SECOND_MS if interval == "1s" else MINUTE_MS)
         if last < first:
             return np.empty(0, dtype=np.int64)
-        lo, hi = self._floor(symbol, first, interval), self._floor(symbol, last, interval)
+        lo, hi = self.floor(symbol, first, interval), self.floor(symbol, last, interval)
         if end is not None:
-            hi = min(hi, self._floor(symbol, end, interval))
+            hi = min(hi, self.floor(symbol, end, interval))
         if start is not None:
-            aligned = self._floor(symbol, start, interval)
+            aligned = self.floor(symbol, start, interval)
             lo = max(lo, aligned if aligned == start else next_open(aligned, interval))
         if lo > hi:
             return np.empty(0, dtype=np.int64)

@@ -2,9 +2,10 @@
 
 Besides ``/api/v3/*`` it has a control surface for tests under ``/_sim/`` (never charged weight):
 ``POST /_sim/faults`` queues a fault, ``DELETE /_sim/faults`` clears them, ``POST /_sim/config``
-sets ``latency_ms`` and ``clock_skew_ms``, ``GET /_sim/stats`` counts requests per path and
-``DELETE /_sim/stats`` zeroes them. Kline archives are served under ``/data/spot/`` in the
-data.binance.vision layout (see ``archives.py``).
+sets ``latency_ms``, ``clock_skew_ms`` and ``ws_max_connection_s``, ``GET /_sim/stats`` counts requests
+per path (and stream connections and closed candles sent) and ``DELETE /_sim/stats`` zeroes them. Kline
+archives are served under ``/data/spot/`` in the data.binance.vision layout (see ``archives.py``); the
+WebSocket kline streams on a port of their own (``streams.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from include.binance_sim.archives import ArchiveStore
 from include.binance_sim.faults import Fault, FaultQueue
 from include.binance_sim.limits import WeightLimiter
 from include.binance_sim.market import Market
+from include.binance_sim.streams import StreamServer
 from include.intervals import INTERVALS
 
 
@@ -152,6 +154,7 @@ class SimServer(ThreadingHTTPServer):
         self.quiet = quiet
         self.faults = FaultQueue()
         self.archives = ArchiveStore(market)
+        self.streams = StreamServer(market, self.faults)
         self.requests: Counter[str] = Counter()
         self.signatures: list[str] = []  # every signature received, so tests can look for leaks
         self._stats_lock = threading.Lock()
@@ -176,6 +179,8 @@ class SimServer(ThreadingHTTPServer):
         with self._stats_lock:
             self.requests.clear()
             self.signatures.clear()
+        with self.streams.settings.lock:
+            self.streams.settings.connections = self.streams.settings.closed_frames = 0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -328,10 +333,14 @@ class _Handler(BaseHTTPRequestHandler):
             config = json.loads(body)
             self.server.latency_ms = float(config.get("latency_ms", self.server.latency_ms))
             self.server.clock_skew_ms = int(config.get("clock_skew_ms", self.server.clock_skew_ms))
+            streams = self.server.streams.settings
+            streams.max_connection_s = float(config.get("ws_max_connection_s", streams.max_connection_s))
         elif path == "/_sim/stats" and method == "DELETE":
             self.server.reset_counts()
         elif path == "/_sim/stats" and method == "GET":
-            self._send_json(200, {"requests": dict(self.server.requests), "signatures": self.server.signatures})
+            streams = self.server.streams.settings
+            self._send_json(200, {"requests": dict(self.server.requests), "signatures": self.server.signatures,
+                                  "ws_connections": streams.connections, "ws_closed_candles": streams.closed_frames})
             return
         else:
             self._send_json(404, {"error": f"no control endpoint {method} {path}"})

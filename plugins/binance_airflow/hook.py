@@ -21,7 +21,7 @@ from binance_airflow.weight_budget import WeightBudget
 from include.intervals import next_open, to_ms, validate_interval
 
 KLINES_PAGE = 1000
-OWN_EXTRAS = ("archive_url",)  # connection extras that configure this package, not HTTP headers
+OWN_EXTRAS = ("archive_url", "stream_url")  # connection extras that configure this package, not HTTP headers
 Kline = list[Any]
 
 

@@ -200,8 +200,8 @@ def report(interval: str, findings: list[Finding]) -> dict[str, Any]:
 
     def hole(symbol: str, h: Hole) -> dict[str, Any]:
         return {"symbol": symbol, "interval": interval, "first_missing": sql_datetime(h.first_ms),
-                "last_missing": sql_datetime(h.last_ms(interval)), "candles": h.candles,
-                "open_times": [sql_datetime(o) for o in _first_opens(h, interval)]}  # fmt: skip
+                "first_missing_ms": h.first_ms, "last_missing": sql_datetime(h.last_ms(interval)),
+                "candles": h.candles, "open_times": [sql_datetime(o) for o in _first_opens(h, interval)]}  # fmt: skip
 
     return {
         "healed": {f.symbol: f.healed for f in findings if f.healed},

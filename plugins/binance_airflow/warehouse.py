@@ -169,7 +169,6 @@ def _upsert_via_stage(cur: Any, spec: Table, csv_path: Path, expected_rows: int)
     table, columns, key = spec.name, spec.columns, spec.key
     stage = f"stg_{table}"
     cols = ", ".join(f"`{c}`" for c in columns)
-    updates = ", ".join(f"`{c}` = VALUES(`{c}`)" for c in columns if c not in key) or f"`{key[0]}` = `{key[0]}`"
     join = " AND ".join(f"s.`{c}` = t.`{c}`" for c in key)
     cur.execute(f"DROP TEMPORARY TABLE IF EXISTS `{stage}`")
     cur.execute(f"CREATE TEMPORARY TABLE `{stage}` LIKE `{table}`")
@@ -190,20 +189,42 @@ def _upsert_via_stage(cur: Any, spec: Table, csv_path: Path, expected_rows: int)
         f"FROM `{stage}` s LEFT JOIN `{table}` t ON {join}"
     )
     inserted, updated = (int(n) for n in cur.fetchone())
-    cur.execute(f"INSERT INTO `{table}` ({cols}) SELECT {cols} FROM `{stage}` ON DUPLICATE KEY UPDATE {updates}")
+    cur.execute(f"INSERT INTO `{table}` ({cols}) SELECT {cols} FROM `{stage}` {_on_duplicate(spec)}")
     cur.execute(f"DROP TEMPORARY TABLE `{stage}`")
     return inserted, updated
 
 
+def _on_duplicate(spec: Table) -> str:
+    """The upsert's ``ON DUPLICATE KEY UPDATE`` clause: every non-key column takes the new value."""
+    updates = [f"`{c}` = VALUES(`{c}`)" for c in spec.columns if c not in spec.key]
+    return "ON DUPLICATE KEY UPDATE " + (", ".join(updates) or f"`{spec.key[0]}` = `{spec.key[0]}`")
+
+
+def upsert_rows(cur: Any, spec: Table, rows: Sequence[Sequence[Any]]) -> None:
+    """Upsert a few ``rows`` (``spec``'s columns) with one multi-row INSERT: the same key and update as the bulk
+    path, for the real-time stream's small, frequent batches (inside the caller's transaction)."""
+    if rows:
+        cols = ", ".join(f"`{c}`" for c in spec.columns)
+        marks = ", ".join(["%s"] * len(spec.columns))
+        cur.executemany(f"INSERT INTO `{spec.name}` ({cols}) VALUES ({marks}) {_on_duplicate(spec)}", rows)
+
+
 def record_rejects(
-    hook: MySqlHook, run_id: str, table: str, rejects: Sequence[Sequence[Any]], batch: str = "load"
+    hook: MySqlHook,
+    run_id: str,
+    table: str,
+    rejects: Sequence[Sequence[Any]],
+    batch: str = "load",
+    replace: bool = True,
 ) -> None:
-    """Replace this run's rejects of ``batch`` for ``table`` in etl_reject (symbol, interval, open_time_ms,
-    reason, raw): a retried step replaces what it recorded before."""
+    """Record rejects (symbol, interval, open_time_ms, reason, raw) of ``batch`` for ``table`` in etl_reject;
+    ``replace`` first drops what this run recorded for that batch, so a retried step does not count twice."""
     with transaction(hook) as cur:
-        cur.execute(
-            "DELETE FROM etl_reject WHERE dag_run_id = %s AND table_name = %s AND batch = %s", (run_id, table, batch)
-        )
+        if replace:
+            cur.execute(
+                "DELETE FROM etl_reject WHERE dag_run_id = %s AND table_name = %s AND batch = %s",
+                (run_id, table, batch),
+            )
         cur.executemany(
             "INSERT INTO etl_reject (dag_run_id, table_name, batch, symbol, `interval`, open_time_ms, reason, raw) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
