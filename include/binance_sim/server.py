@@ -339,8 +339,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.reset_counts()
         elif path == "/_sim/stats" and method == "GET":
             streams = self.server.streams.settings
-            self._send_json(200, {"requests": dict(self.server.requests), "signatures": self.server.signatures,
-                                  "ws_connections": streams.connections, "ws_closed_candles": streams.closed_frames})
+            self._send_json(
+                200,
+                {
+                    "requests": dict(self.server.requests),
+                    "signatures": self.server.signatures,
+                    "ws_connections": streams.connections,
+                    "ws_closed_candles": streams.closed_frames,
+                },
+            )
             return
         else:
             self._send_json(404, {"error": f"no control endpoint {method} {path}"})

@@ -251,4 +251,3 @@ class StreamServer:
     @staticmethod
     def _wrap(name: str, event: dict, combined: bool) -> str:
         return json.dumps({"stream": name, "data": event} if combined else event, separators=(",", ":"))
-
