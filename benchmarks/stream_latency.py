@@ -17,6 +17,7 @@ import statistics
 import time
 
 from benchmarks.common import fresh_warehouse, parse_args, peak_rss_mb, simulator, use_connections
+from binance_airflow.stream.__main__ import QUIET
 
 BENCH_DB = "binance_bench_stream"
 
@@ -37,6 +38,7 @@ def main() -> None:
         fresh_warehouse(BENCH_DB)
         os.environ["AIRFLOW_VAR_BINANCE_STREAM"] = json.dumps({"symbols": names, "intervals": [args.interval]})
         os.environ["BINANCE_STREAM_LOOKBACK"] = "0"  # latency of the streams alone: no history to heal first
+        os.environ.setdefault("AIRFLOW__LOGGING__NAMESPACE_LEVELS", QUIET)
         from binance_airflow.stream.service import StreamService
 
         service = StreamService()

@@ -19,7 +19,7 @@ export AIRFLOW_CONN_BINANCE_WAREHOUSE='{"conn_type": "mysql", "host": "127.0.0.1
 export AIRFLOW_VAR_BINANCE_STREAM='{"symbols": ["BTCUSDT", "ETHUSDT"], "intervals": ["1s"]}'
 export BINANCE_STREAM_LOOKBACK=60
 .venv/bin/python -m binance_airflow.stream --seconds 20 2>&1 | grep -E "streaming|stream service stopped" \
-  | sed -E 's/^.*\] //; s/ \[binance_airflow[^]]*\] loc=.*$//'
+  | sed -E 's/^[^]]*\] //; s/ \[binance_airflow[^]]*\] loc=.*$//'
 mysql --protocol=tcp -h127.0.0.1 -uroot binance_dw -e "
   SELECT symbol, \`interval\`, source, COUNT(*) AS candles, MIN(open_time) AS first_open, MAX(open_time) AS last_open
     FROM fact_kline WHERE \`interval\` = '1s' AND open_time >= UTC_TIMESTAMP() - INTERVAL 5 MINUTE
