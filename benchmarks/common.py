@@ -71,3 +71,36 @@ def fresh_warehouse(database: str) -> None:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_steps(symbols: list[str], interval: str, start_ms: int, end_ms: int) -> dict[str, float]:
+    """The binance_etl DAG's steps for ``symbols`` over [start_ms, end_ms) into the connections' warehouse
+    (dims, archive/REST extract, transform to staging CSVs, bulk upsert), outside Airflow; seconds per step
+    and the rows loaded (``rows``)."""
+    import tempfile
+    import time
+
+    from binance_airflow import etl_steps as steps
+    from binance_airflow.hook import BinanceHook
+
+    plan = {"symbols": symbols, "interval": interval, "start_ms": start_ms, "end_ms": end_ms, "as_of_ms": end_ms}
+    seconds: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-steps-") as tmp:
+        folder, hook = Path(tmp), BinanceHook()
+        clock = time.perf_counter()
+
+        def lap(step: str) -> None:
+            nonlocal clock
+            seconds[step], clock = time.perf_counter() - clock, time.perf_counter()
+
+        steps.extract_exchange_info(plan, folder, hook)
+        steps.load_table("dim_symbol", steps.transform_symbols(folder), "bench")
+        steps.load_table("dim_date", steps.transform_dates(plan, folder), "bench")
+        lap("dimensions")
+        extracted = steps.extract_klines(plan, symbols, folder, hook)
+        lap("extract")
+        staged = steps.transform_klines(plan, folder, extracted, int(time.time() * 1000))
+        lap("transform")
+        seconds["rows"] = steps.load_klines(staged, "bench")["rows_in"]
+        lap("load")
+    return seconds

@@ -11,14 +11,12 @@ counts and close checksums match.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import MySQLdb
 
-from benchmarks.common import fresh_warehouse, parse_args, peak_rss_mb, simulator, use_connections
+from benchmarks.common import fresh_warehouse, parse_args, peak_rss_mb, run_steps, simulator, use_connections
 
 START = datetime(2018, 1, 1, tzinfo=UTC)
 COLUMNS = ["open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume", "trades",
@@ -48,18 +46,7 @@ def peer(base_url: str, start_ms: int, end_ms: int) -> int:
 
 def ours(start_ms: int, end_ms: int) -> int:
     """The DAG's steps for one symbol: dims, archive/REST extract, transform to staging, bulk upsert."""
-    from binance_airflow import etl_steps as steps
-    from binance_airflow.hook import BinanceHook
-
-    plan = {"symbols": ["BTCUSDT"], "interval": "1m", "start_ms": start_ms, "end_ms": end_ms, "as_of_ms": end_ms}
-    with tempfile.TemporaryDirectory(prefix="bench-ours-") as tmp:
-        folder, hook = Path(tmp), BinanceHook()
-        steps.extract_exchange_info(plan, folder, hook)
-        steps.load_table("dim_symbol", steps.transform_symbols(folder), "bench")
-        steps.load_table("dim_date", steps.transform_dates(plan, folder), "bench")
-        extracted = steps.extract_klines(plan, "BTCUSDT", folder, hook)
-        staged = steps.transform_klines(plan, folder, extracted, int(time.time() * 1000))
-        return steps.load_klines([staged], "bench")["rows_in"]
+    return int(run_steps(["BTCUSDT"], "1m", start_ms, end_ms)["rows"])
 
 
 def checksum(table: str) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from binance_airflow import etl_steps as steps
@@ -38,6 +38,7 @@ from binance_airflow.timetable import HistoryThenDailyTimetable
 from include import settings
 from include.intervals import INTERVALS
 from include.run_window import resolve
+from include.symbol_selection import label
 
 
 @dag(
@@ -55,7 +56,8 @@ from include.run_window import resolve
             type="array",
             items={"type": "string"},
             minItems=1,
-            description="Binance spot symbols, one per line (e.g. BTCUSDT)",
+            description="Binance spot symbols, one per line (e.g. BTCUSDT), or patterns: *USDT is every "
+            "TRADING symbol quoted in USDT when the run starts",
         ),
         "interval": Param(settings.DEFAULT_INTERVAL, type="string", enum=list(INTERVALS), description="Kline interval"),
         "start": Param(
@@ -79,9 +81,11 @@ def binance_etl() -> None:
     @task(multiple_outputs=True)
     def plan(params: Any = None, data_interval_start: Any = None, data_interval_end: Any = None,
              logical_date: Any = None, run_id: Any = None) -> dict[str, Any]:  # fmt: skip
-        """Validate params and fix the run's window and staging folder."""
+        """Validate params, resolve symbol patterns (`*USDT`) against exchangeInfo, fix the window and staging
+        folder."""
         with fail_without_retry():
             window = resolve(params, data_interval_start, data_interval_end, logical_date)
+            window = steps.resolve_symbols(window, BinanceHook(settings.BINANCE_CONN_ID))
         return {"window": window.as_dict(), "folder": str(steps.run_dir(run_id))}
 
     # -- extract (Getting Data) --------------------------------------------------------------------------
@@ -91,12 +95,16 @@ def binance_etl() -> None:
         with fail_without_retry():
             return steps.extract_exchange_info(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
 
-    # Mapped tasks do not take doc_md from their docstring, so it is given explicitly.
-    @task(max_active_tis_per_dagrun=4, doc_md="One symbol's candles as raw chunk files: archives for whole "
-          "past months/days, REST otherwise.")  # fmt: skip
-    def extract_klines(symbol: str, weight_limit: int, window: dict[str, Any], folder: str) -> dict[str, Any]:
+    # Mapped over batches of symbols (at most 64 per run); each instance is labelled with its symbols. Mapped
+    # tasks do not take doc_md from their docstring, so it is given explicitly.
+    @task(max_active_tis_per_dagrun=4, map_index_template="{{ batch_label }}", doc_md="A batch of symbols' "
+          "candles as raw chunk files: archives for whole past months/days, REST otherwise.")  # fmt: skip
+    def extract_klines(
+        symbols: list[str], weight_limit: int, label: str, window: dict[str, Any], folder: str
+    ) -> list[dict[str, Any]]:
+        get_current_context()["batch_label"] = label
         hook = BinanceHook(settings.BINANCE_CONN_ID, weight_limit=weight_limit)
-        return steps.extract_klines(window, symbol, Path(folder), hook)
+        return steps.extract_klines(window, symbols, Path(folder), hook)
 
     @task
     def extract_ticker(window: dict[str, Any], folder: str) -> str:
@@ -121,8 +129,10 @@ def binance_etl() -> None:
         """dim_symbol rows from exchangeInfo."""
         return steps.transform_symbols(Path(folder))
 
-    @task(doc_md="Validate and deduplicate one symbol's candles into staging CSVs; invalid rows to a rejects CSV.")
-    def transform_klines(extracted: dict[str, Any], window: dict[str, Any], folder: str) -> dict[str, Any]:
+    @task(map_index_template="{{ batch_label }}", doc_md="Validate and deduplicate a batch of symbols' candles "
+          "into staging CSVs; invalid rows to a rejects CSV.")  # fmt: skip
+    def transform_klines(extracted: list[dict[str, Any]], window: dict[str, Any], folder: str) -> list[dict[str, Any]]:
+        get_current_context()["batch_label"] = label([item["symbol"] for item in extracted])
         return steps.transform_klines(window, Path(folder), extracted, now_ms())
 
     @task
@@ -147,20 +157,20 @@ def binance_etl() -> None:
         return load_table
 
     @task
-    def load_fact_kline(staged: list[dict[str, Any]], run_id: Any = None) -> dict[str, Any]:
+    def load_fact_kline(staged: list[list[dict[str, Any]]], run_id: Any = None) -> dict[str, Any]:
         """Bulk upsert of every kline staging CSV, one transaction each, and the run's rejects."""
-        return steps.load_klines(staged[:], run_id)  # a slice: iterating probes past the end and logs an error
+        return steps.load_klines(steps.per_symbol(staged[:]), run_id)  # sliced: iterating probes past the end
 
     # -- gate ---------------------------------------------------------------------------------------------
     @task
     def reconcile_fact_kline(
-        window: dict[str, Any], folder: str, staged: list[dict[str, Any]], run_id: Any = None, ti: Any = None
+        window: dict[str, Any], folder: str, staged: list[list[dict[str, Any]]], run_id: Any = None, ti: Any = None
     ) -> dict[str, Any]:
         """Compare fact_kline with Binance: reload candles it serves again, record exchange outages in
         kline_gap, fail naming any candle the warehouse lacks though Binance has it. Returns the healing load;
         the whole report (also when failing) is the XCom ``report``."""
         hook = BinanceHook(settings.BINANCE_CONN_ID)
-        outcome = reconcile.reconcile(window, staged[:], Path(folder), run_id, hook, now_ms())
+        outcome = reconcile.reconcile(window, steps.per_symbol(staged[:]), Path(folder), run_id, hook, now_ms())
         ti.xcom_push(key="report", value=outcome)
         if outcome["unexplained"]:
             raise AirflowFailException(reconcile.failure(outcome))

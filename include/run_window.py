@@ -13,10 +13,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from include import symbol_selection
 from include.intervals import DAY_MS, closed_bound, to_ms, validate_interval
 from include.run_periods import day_floor
-
-SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}$")
 
 
 @dataclass(frozen=True)
@@ -38,8 +37,9 @@ class RunWindow:
         return datetime.now(UTC).timestamp() * 1000 - self.as_of_ms <= 2 * DAY_MS
 
 
-def normalise_symbols(symbols: Any) -> list[str]:
-    """Upper-cased, de-duplicated symbols; ValueError names anything that is not a Binance symbol."""
+def normalise_symbols(symbols: Any, patterns: bool = False) -> list[str]:
+    """Upper-cased, de-duplicated symbols, and with ``patterns`` also patterns such as ``*USDT`` (resolved
+    later against exchangeInfo); ValueError names anything else."""
     if isinstance(symbols, str):
         symbols = [s for s in re.split(r"[\s,]+", symbols) if s]
     if not isinstance(symbols, list) or not symbols:
@@ -47,8 +47,7 @@ def normalise_symbols(symbols: Any) -> list[str]:
     cleaned = []
     for symbol in symbols:
         text = str(symbol).strip().upper()
-        if not SYMBOL_PATTERN.match(text):
-            raise ValueError(f"invalid symbol {symbol!r}: expected 2-20 letters/digits such as BTCUSDT")
+        symbol_selection.check(text, patterns)
         if text not in cleaned:
             cleaned.append(text)
     return cleaned
@@ -76,7 +75,7 @@ def resolve(
     (zero-width interval) the UTC day before its logical date, and the window holds the candles that
     closed in it by ``now``; that may be none (a 1w run on a Tuesday), which is not an error.
     """
-    symbols = normalise_symbols(params.get("symbols"))
+    symbols = normalise_symbols(params.get("symbols"), patterns=True)
     interval = validate_interval(str(params.get("interval")))
     now_ms = to_ms(now or datetime.now(UTC))
     if params.get("start") or params.get("end"):

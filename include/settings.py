@@ -17,6 +17,9 @@ NOTIFY_CONN_ID = os.environ.get("BINANCE_ETL_NOTIFY_CONN", "binance_notify")
 STAGING_ROOT = Path(os.environ.get("BINANCE_ETL_STAGING_ROOT", Path(tempfile.gettempdir()) / "binance_etl"))
 INBOX_ROOT = Path(os.environ.get("BINANCE_ETL_INBOX", Path(tempfile.gettempdir()) / "binance_etl_inbox"))
 KEEP_STAGING = os.environ.get("BINANCE_ETL_KEEP_STAGING", "false").lower() in ("1", "true", "yes")
+# Redis URL holding the REST weight budget shared by every process and worker calling Binance from this
+# deployment (e.g. redis://redis:6379/1); unset: each process counts its own weight.
+WEIGHT_REDIS_URL = os.environ.get("BINANCE_ETL_WEIGHT_REDIS") or None
 EXTRACT_WORKERS = int(os.environ.get("BINANCE_ETL_EXTRACT_WORKERS", "4"))
 # First retry delay of a failed task (doubling on each retry, two retries).
 RETRY_DELAY_S = float(os.environ.get("BINANCE_ETL_RETRY_DELAY", "30"))

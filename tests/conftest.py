@@ -10,6 +10,7 @@ import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -75,20 +76,28 @@ class Sim:
         self.configure(latency_ms=0, clock_skew_ms=0)
 
 
-@pytest.fixture(scope="session")
-def sim_urls() -> Iterator[tuple[str, str]]:
-    """The simulator as a separate process on 127.0.0.1 (ports chosen by the OS): its REST and stream URLs."""
-    command = [sys.executable, "-m", "include.binance_sim", "--port", "0", "--symbols", SIM_SYMBOLS]
-    command += ["--start", SIM_START, "--outages", SIM_OUTAGES, "--api-key", API_KEY, "--api-secret", API_SECRET]
+@contextmanager
+def simulator(*args: str) -> Iterator[tuple[str, str]]:
+    """A simulator process on 127.0.0.1 (ports chosen by the OS) with ``args``: its REST and stream URLs."""
+    command = [sys.executable, "-m", "include.binance_sim", "--port", "0", *args]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    lines = [process.stdout.readline(), process.stdout.readline()]
-    if "listening on" not in lines[0] or "streams on" not in lines[1]:
-        process.kill()
-        pytest.fail(f"simulator did not start: {lines!r}")
-    yield lines[0].rsplit(" ", 1)[-1].strip(), lines[1].rsplit(" ", 1)[-1].strip()
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        lines = [process.stdout.readline(), process.stdout.readline()]
+        if "listening on" not in lines[0] or "streams on" not in lines[1]:
+            pytest.fail(f"simulator did not start: {lines!r}")
+        yield lines[0].rsplit(" ", 1)[-1].strip(), lines[1].rsplit(" ", 1)[-1].strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def sim_urls() -> Iterator[tuple[str, str]]:
+    """The test simulator: SIM_SYMBOLS with SIM_OUTAGES, the test key pair."""
+    with simulator("--symbols", SIM_SYMBOLS, "--start", SIM_START, "--outages", SIM_OUTAGES,
+                   "--api-key", API_KEY, "--api-secret", API_SECRET) as urls:  # fmt: skip
+        yield urls
 
 
 @pytest.fixture(scope="session")

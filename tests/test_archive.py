@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from binance_airflow.hook import BinanceHook
-from binance_airflow.kline_extract import extract_symbol, read_pages
+from binance_airflow.kline_extract import extract_symbol
 from include.intervals import DAY_MS
 from include.kline_periods import chunks
 from include.transforms.archive import ArchiveIntegrityError, read_klines, verify
+from include.transforms.raw_files import read_rows
 from tests.conftest import Sim, connection_uri
 
 
@@ -27,7 +28,7 @@ def extract(
     tmp_path: Path, name: str, interval: str, start: str, end: str, symbol: str = "BTCUSDT"
 ) -> tuple[list, list[dict]]:
     files = extract_symbol(BinanceHook(), symbol, interval, ms(start), ms(end), tmp_path / name, workers=3)
-    return [row for f in files for row in read_pages(Path(f["path"]))], files
+    return [row for f in files for row in read_rows(Path(f["path"]))], files
 
 
 @pytest.mark.parametrize(

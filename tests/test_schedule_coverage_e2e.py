@@ -32,8 +32,7 @@ def daily_run(day: datetime, interval: str, symbols: list[str], folder: Path, ho
     plan = resolve({"symbols": symbols, "interval": interval}, day, day + timedelta(days=1), day, now=executed)
     plan, run_id = plan.as_dict(), f"scheduled__{interval}__{day:%Y-%m-%d}"
     steps.load_table("dim_date", steps.transform_dates(plan, folder), run_id)
-    staged = [steps.transform_klines(plan, folder, steps.extract_klines(plan, symbol, folder, hook), ms(executed))
-              for symbol in symbols]  # fmt: skip
+    staged = steps.transform_klines(plan, folder, steps.extract_klines(plan, symbols, folder, hook), ms(executed))
     steps.load_klines(staged, run_id)
     return run_id
 

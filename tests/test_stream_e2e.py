@@ -72,8 +72,11 @@ def wait_for(predicate: Any, timeout: float = 30) -> None:
 
 def stored(conn: MySQLdb.Connection, symbol: str, interval: str = "1s", source: str | None = None) -> list[tuple]:
     where = f" AND source = '{source}'" if source else ""
-    return query(conn, f"SELECT open_time_ms, `open`, high, low, `close`, volume, close_time FROM {WAREHOUSE_DB}."
-                       f"fact_kline WHERE symbol = '{symbol}' AND `interval` = '{interval}'{where} ORDER BY open_time")
+    return query(
+        conn,
+        f"SELECT open_time_ms, `open`, high, low, `close`, volume, close_time FROM {WAREHOUSE_DB}."
+        f"fact_kline WHERE symbol = '{symbol}' AND `interval` = '{interval}'{where} ORDER BY open_time",
+    )
 
 
 def count(conn: MySQLdb.Connection, where: str) -> int:
@@ -214,8 +217,8 @@ def test_stream_and_batch_paths_write_identical_rows(
         steps.extract_exchange_info(plan, tmp_path, hook)
         steps.load_table("dim_symbol", steps.transform_symbols(tmp_path), "batch")
         steps.load_table("dim_date", steps.transform_dates(plan, tmp_path), "batch")
-        staged = [steps.transform_klines(plan, tmp_path, steps.extract_klines(plan, s, tmp_path, hook),
-                                         int(time.time() * 1000)) for s in SYMBOLS]  # fmt: skip
+        extracted = steps.extract_klines(plan, SYMBOLS, tmp_path, hook)
+        staged = steps.transform_klines(plan, tmp_path, extracted, int(time.time() * 1000))
         steps.load_klines(staged, "batch")
         batch = query(warehouse, f"SELECT {columns} FROM {batch_db}.fact_kline ORDER BY symbol, open_time")
     finally:
@@ -248,4 +251,3 @@ def test_the_freshness_dag_passes_on_fresh_streams_and_names_a_stale_one(
         service.stop()
     error = failures(webhook)["check_stream_freshness"]
     assert "LTCUSDT_1m_fresh" in error and "BTCUSDT_1m_fresh" not in error.split("have failed")[-1]
-

@@ -42,25 +42,41 @@ def _ms(value: str) -> int:
     return number // 1000 if number >= MICROSECONDS else number
 
 
-def read_klines(content: bytes, name: str) -> list[list[Any]]:
-    """The klines of an archive zip, typed as the REST API sends them (ints for times and trades).
-
-    Tolerates a header row (futures files have one) and normalises microsecond timestamps to ms.
-    """
+def csv_member(content: bytes, name: str) -> bytes:
+    """The kline CSV inside an archive zip (ASCII, one member), or ``ArchiveIntegrityError`` saying why not."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             members = archive.namelist()
             if len(members) != 1:
                 raise ArchiveIntegrityError(f"{name}: expected one CSV inside, found {members}")
-            text = archive.read(members[0]).decode("ascii")
-    except (zipfile.BadZipFile, UnicodeDecodeError) as err:
+            text = archive.read(members[0])
+    except zipfile.BadZipFile as err:
         raise ArchiveIntegrityError(f"{name}: not a readable kline archive ({err})") from None
-    rows: list[list[Any]] = []
-    for line in csv.reader(io.StringIO(text)):
-        if not line or not line[0].strip().isdigit():
-            continue  # header row or blank line
-        try:
-            rows.append([_ms(line[0]), *line[1:6], _ms(line[6]), line[7], int(line[8]), *line[9:12]])
-        except (ValueError, IndexError):
-            rows.append(line)  # kept as text: the transform rejects it with the reason
-    return rows
+    if not text.isascii():
+        raise ArchiveIntegrityError(f"{name}: not a readable kline archive (not ASCII text)")
+    return text
+
+
+def read_klines(content: bytes, name: str) -> list[list[Any]]:
+    """The klines of an archive zip, typed as the REST API sends them (ints for times and trades)."""
+    return csv_rows(csv_member(content, name))
+
+
+def csv_rows(text: bytes) -> list[list[Any]]:
+    """The klines of an archive's CSV, typed as the REST API sends them (ints for times and trades).
+
+    Tolerates a header row (futures files have one) and normalises microsecond timestamps to ms.
+    """
+    rows = [typed_row(line) for line in csv.reader(io.StringIO(text.decode("ascii")))]
+    return [row for row in rows if row is not None]
+
+
+def typed_row(line: list[str]) -> list[Any] | None:
+    """One CSV line as a REST-typed kline; None for a header or blank line; the line itself (text) when its
+    numbers do not parse, for the transform to reject with the reason."""
+    if not line or not line[0].strip().isdigit():
+        return None
+    try:
+        return [_ms(line[0]), *line[1:6], _ms(line[6]), line[7], int(line[8]), *line[9:12]]
+    except (ValueError, IndexError):
+        return line

@@ -81,10 +81,16 @@ def exact_decimal(value: Any, name: str, scale: int = SCALE, integer_digits: int
     return number
 
 
+MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last time a DATETIME holds
+
+
 def _timestamp_ms(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} {value!r} is not an integer timestamp")
-    return value // 1000 if value >= 10**14 else value  # microsecond timestamps (16 digits)
+    ms = value // 1000 if value >= 10**14 else value  # microsecond timestamps (16 digits)
+    if not 0 <= ms <= MAX_MS:
+        raise ValueError(f"{name} {value} is not between 1970 and 9999")
+    return ms
 
 
 def parse_kline(raw: list[Any], symbol: str, interval: str, source: str = API_SOURCE) -> tuple[Any, ...]:
@@ -150,15 +156,24 @@ def transform_klines(
     seen = 0
     for raw in raw_rows:
         seen += 1
-        open_ms = raw[0] if isinstance(raw, list) and raw and isinstance(raw[0], int) else None
-        try:
-            row = parse_kline(raw, symbol, interval, source)
-        except ValueError as err:
-            rejects.append((symbol, interval, open_ms, str(err), repr(raw)[:500]))
-            continue
-        if _timestamp_ms(raw[6], "close time") >= now_ms:
-            rejects.append((symbol, interval, row[3], "candle still open", repr(raw)[:500]))
-            continue
-        by_open[row[3]] = row
+        row, reject = row_or_reject(raw, symbol, interval, now_ms, source)
+        if row is None:
+            rejects.append(reject)
+        else:
+            by_open[row[3]] = row
     rows = [by_open[k] for k in sorted(by_open)]
     return KlineBatch(rows, rejects, duplicates=seen - len(rejects) - len(rows))
+
+
+def row_or_reject(
+    raw: Any, symbol: str, interval: str, now_ms: int, source: str = API_SOURCE
+) -> tuple[tuple[Any, ...], None] | tuple[None, tuple[Any, ...]]:
+    """One raw kline → ``(row, None)`` when valid and closed by ``now_ms``, else ``(None, reject)``."""
+    open_ms = raw[0] if isinstance(raw, list) and raw and isinstance(raw[0], int) else None
+    try:
+        row = parse_kline(raw, symbol, interval, source)
+    except ValueError as err:
+        return None, (symbol, interval, open_ms, str(err), repr(raw)[:500])
+    if _timestamp_ms(raw[6], "close time") >= now_ms:
+        return None, (symbol, interval, row[3], "candle still open", repr(raw)[:500])
+    return row, None

@@ -1,4 +1,4 @@
-"""Kline archive files (data.binance.vision layout): download, checksum check, rows as REST-typed klines.
+"""Kline archive files (data.binance.vision layout): download, checksum check, the kline CSV inside.
 
 Archives cost no API weight. Which host serves them is a setting of the ``binance_default`` connection
 (extra ``archive_url``; ``""`` turns archives off); without it they are used only when the connection
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from binance_airflow.hook import BinanceHook
 
 ARCHIVE_HOST = "https://data.binance.vision"
-Kline = list[Any]
 log = logging.getLogger(__name__)
 
 
@@ -49,8 +48,8 @@ class ArchiveClient:
         self.retry = retry or RetryPolicy(log=log)
         self.session = requests.Session()
 
-    def klines(self, symbol: str, interval: str, period: str, label: str) -> list[Kline] | None:
-        """The klines of one file (``period`` "monthly"/"daily", ``label`` its date), checksum-verified.
+    def klines_csv(self, symbol: str, interval: str, period: str, label: str) -> bytes | None:
+        """The kline CSV of one file (``period`` "monthly"/"daily", ``label`` its date), checksum-verified.
 
         None when the file is not published (403/404); ``ArchiveIntegrityError`` when it does not match
         its ``.CHECKSUM``.
@@ -64,7 +63,7 @@ class ArchiveClient:
         if checksum is None:
             raise archive.ArchiveIntegrityError(f"{name} is published without its .CHECKSUM file")
         archive.verify(content, checksum.decode("ascii", "replace"), name)
-        return archive.read_klines(content, name)
+        return archive.csv_member(content, name)
 
     def _download(self, url: str) -> bytes | None:
         response = get(self.session, url, timeout=self.timeout)

@@ -6,16 +6,17 @@ import hashlib
 import logging
 import shutil
 import string
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from binance_airflow.hook import BinanceHook
-from binance_airflow.kline_extract import extract_symbol, read_pages
+from binance_airflow.kline_extract import extract_symbol
 from binance_airflow.tables import TABLES
 from binance_airflow.warehouse import LoadResult, record_rejects, upsert_csv, warehouse_hook
-from include import settings
+from include import settings, symbol_selection
 from include.run_window import RunWindow
-from include.transforms import dim_date, klines, snapshots
+from include.transforms import dim_date, kline_arrow, klines, snapshots
 from include.transforms.staging import read_csv, read_json, write_csv, write_json
 
 log = logging.getLogger(__name__)
@@ -48,17 +49,31 @@ def window_of(plan: dict[str, Any]) -> RunWindow:
 # -- extract -----------------------------------------------------------------------------------
 
 
+def resolve_symbols(window: RunWindow, hook: BinanceHook) -> RunWindow:
+    """``window`` with its symbol patterns (``*USDT``) replaced by the TRADING symbols they match now."""
+    if not any(symbol_selection.is_pattern(s) for s in window.symbols):
+        return window
+    symbols = symbol_selection.expand(window.symbols, hook.exchange_info()["symbols"])
+    log.info("symbols %s resolved to %d symbols: %s", ", ".join(window.symbols), len(symbols), " ".join(symbols))
+    return replace(window, symbols=symbols)
+
+
 def extract_exchange_info(plan: dict[str, Any], folder: Path, hook: BinanceHook) -> list[dict[str, Any]]:
     """exchangeInfo for the run's symbols; fails naming any symbol Binance does not list.
 
-    Returns one ``{"symbol", "weight_limit"}`` per symbol: the map over which klines are extracted.
+    Returns the batches of symbols the kline tasks map over, each ``{"symbols", "weight_limit", "label"}``:
+    at most ``symbol_selection.MAX_BATCHES`` whatever the number of symbols.
     """
     window = window_of(plan)
     info = hook.exchange_info()
     snapshots.symbol_rows(info, window.symbols)
-    info["symbols"] = [s for s in info["symbols"] if s["symbol"] in window.symbols]
+    wanted = set(window.symbols)
+    info["symbols"] = [s for s in info["symbols"] if s["symbol"] in wanted]
     write_json(folder / "raw" / "exchange_info.json", info)
-    return [{"symbol": symbol, "weight_limit": hook.budget.limit} for symbol in window.symbols]
+    return [
+        {"symbols": batch, "weight_limit": hook.budget.limit, "label": symbol_selection.label(batch)}
+        for batch in symbol_selection.batches(window.symbols)
+    ]
 
 
 def extract_ticker(plan: dict[str, Any], folder: Path, hook: BinanceHook) -> str | None:
@@ -86,28 +101,39 @@ def extract_account(plan: dict[str, Any], folder: Path, hook: BinanceHook) -> st
     return str(path)
 
 
-def extract_klines(plan: dict[str, Any], symbol: str, folder: Path, hook: BinanceHook) -> dict[str, Any]:
-    """All candles of ``symbol`` in the window, as raw chunk files (archives where possible, else REST)."""
+def extract_klines(plan: dict[str, Any], symbols: list[str], folder: Path, hook: BinanceHook) -> list[dict[str, Any]]:
+    """All candles of each of ``symbols`` in the window, as raw chunk files (archives where possible, else REST)."""
     window = window_of(plan)
-    files = extract_symbol(
-        hook, symbol, window.interval, window.start_ms, window.end_ms, folder / "raw" / "klines" / symbol,
-        settings.EXTRACT_WORKERS,
-    )  # fmt: skip
-    return {"symbol": symbol, "files": files, "rows": sum(f["rows"] for f in files)}
+    extracted = []
+    for number, symbol in enumerate(symbols, 1):
+        files = extract_symbol(
+            hook, symbol, window.interval, window.start_ms, window.end_ms, folder / "raw" / "klines" / symbol,
+            settings.EXTRACT_WORKERS,
+        )  # fmt: skip
+        extracted.append({"symbol": symbol, "files": files, "rows": sum(f["rows"] for f in files)})
+        if len(symbols) > 1:
+            log.info("extracted %d of %d symbols of this batch", number, len(symbols))
+    return extracted
 
 
 # -- transform ---------------------------------------------------------------------------------
 
 
-def transform_klines(plan: dict[str, Any], folder: Path, extracted: dict[str, Any], now_ms: int) -> dict[str, Any]:
-    """Raw chunk files → one validated, deduplicated staging CSV per chunk, plus the symbol's rejects CSV."""
-    window, symbol = window_of(plan), extracted["symbol"]
+def transform_klines(
+    plan: dict[str, Any], folder: Path, extracted: list[dict[str, Any]], now_ms: int
+) -> list[dict[str, Any]]:
+    """Each symbol's raw chunk files → validated, deduplicated staging CSVs (one per chunk) and a rejects CSV."""
+    return [_transform_symbol(window_of(plan), folder, item, now_ms) for item in extracted]
+
+
+def _transform_symbol(window: RunWindow, folder: Path, extracted: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    symbol = extracted["symbol"]
     staging = folder / "staging"
     files, rejects, duplicates = [], [], 0
     for raw in extracted["files"]:
-        batch = klines.transform_klines(read_pages(Path(raw["path"])), symbol, window.interval, now_ms)
+        batch = kline_arrow.transform_file(Path(raw["path"]), symbol, window.interval, now_ms)
         csv_path = staging / f"fact_kline.{symbol}.{raw['label']}.csv"
-        written = write_csv(csv_path, klines.COLUMNS, batch.rows)
+        written = kline_arrow.write_csv(csv_path, batch.table)
         files.append({"csv": str(csv_path), "rows": written, "rejects": len(batch.rejects)})
         rejects += batch.rejects
         duplicates += batch.duplicates
@@ -151,6 +177,11 @@ def _staged_snapshot(path: Path, columns: tuple[str, ...], rows: list[tuple[Any,
     return {"csv": str(path), "rows": write_csv(path, columns, rows), "snapshot_times": times}
 
 
+def per_symbol(batches: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The kline transforms' outputs (one list per batch of symbols) as one list, one item per symbol."""
+    return [item for batch in batches for item in batch]
+
+
 # -- load --------------------------------------------------------------------------------------
 
 
@@ -160,7 +191,9 @@ def load_table(table: str, staged: dict[str, Any], run_id: str) -> dict[str, Any
 
 
 def load_klines(staged: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
-    """Upsert every chunk CSV of every symbol (one transaction each) and record the run's rejects."""
+    """Upsert every chunk CSV of every symbol (one transaction each) and record the run's rejects.
+
+    ``staged``: every symbol's transform output (see ``per_symbol``)."""
     hook = warehouse_hook()
     total = LoadResult("fact_kline", 0, 0, 0)
     all_rejects = []
@@ -179,7 +212,11 @@ def load_klines(staged: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
 
 
 def summarise(
-    run_id: str, loads: list[dict[str, Any]], task_states: dict[str, str], reconciled: dict[str, Any] | None = None
+    run_id: str,
+    loads: list[dict[str, Any]],
+    task_states: dict[str, str],
+    reconciled: dict[str, Any] | None = None,
+    symbols: list[str] | None = None,
 ) -> dict[str, Any]:
     """The run's report: rows per table, what reconciling fact_kline with Binance found, tasks that did not succeed."""
     failed = sorted(t for t, s in task_states.items() if s == "failed")
@@ -190,6 +227,7 @@ def summarise(
         "event": "run_summary",
         "dag_run_id": run_id,
         "status": "failed" if failed or blocked else "success",
+        "symbols": symbols or [],
         "tables": {
             load["table"]: {k: load[k] for k in ("rows_in", "inserted", "updated", "unchanged", "rejects")}
             for load in loads
@@ -203,8 +241,16 @@ def summarise(
     }
 
 
+SHOWN_SYMBOLS = 12  # in the summary's text; its JSON lists them all
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     lines = [f"binance_etl {summary['dag_run_id']}: {summary['status'].upper()}"]
+    if symbols := summary["symbols"]:
+        shown = " ".join(symbols[:SHOWN_SYMBOLS]) + (
+            f" … and {len(symbols) - SHOWN_SYMBOLS} more" if len(symbols) > SHOWN_SYMBOLS else ""
+        )
+        lines.append(f"  {len(symbols)} symbols: {shown}")
     for table, counts in sorted(summary["tables"].items()):
         lines.append(
             f"  {table:<17} in={counts['rows_in']:>7} inserted={counts['inserted']:>7} "

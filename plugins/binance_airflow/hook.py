@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from airflow.exceptions import AirflowNotFoundException
@@ -17,7 +18,8 @@ from airflow.sdk.log import mask_secret
 from binance_airflow.errors import BinanceAPIError, BinanceBannedError
 from binance_airflow.signing import encode_query, signed_query
 from binance_airflow.transport import RetryPolicy, Transient, get, retry_after
-from binance_airflow.weight_budget import WeightBudget
+from binance_airflow.weight_budget import WeightBudget, counter_for
+from include import settings
 from include.intervals import next_open, to_ms, validate_interval
 
 KLINES_PAGE = 1000
@@ -58,7 +60,8 @@ class BinanceHook(HttpHook):
         sleep: Callable[[float], None] = time.sleep,
     ):
         super().__init__(method="GET", http_conn_id=binance_conn_id)
-        self.budget = WeightBudget(weight_limit, sleep=sleep)
+        counter = counter_for(settings.WEIGHT_REDIS_URL, self._host)
+        self.budget = WeightBudget(weight_limit, sleep=sleep, counter=counter)
         self.retry = RetryPolicy(max_retries, backoff_seconds, max_backoff_seconds, sleep, self.log)
         self.timeout = timeout
         self.recv_window_ms = recv_window_ms
@@ -116,9 +119,13 @@ class BinanceHook(HttpHook):
                 resynced = True
                 self._resync_clock()
 
+    def _host(self) -> str:
+        """The exchange's host and port: the scope of its weight limit."""
+        return urlsplit(self.url_from_endpoint("")).netloc
+
     def _get_once(self, path: str, params: dict[str, Any], signed: bool, weight: int) -> Any:
-        self.budget.reserve(weight)
         session = self.session
+        self.budget.reserve(weight)
         headers = {}
         if signed:
             if not self.has_credentials:

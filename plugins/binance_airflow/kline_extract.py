@@ -3,7 +3,6 @@ for the rest, several chunks at once (the hook's weight budget keeps REST under 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,9 +11,10 @@ from typing import Any
 
 from binance_airflow import archive_client
 from binance_airflow.archive_client import ArchiveClient
-from binance_airflow.hook import KLINES_PAGE, BinanceHook, Kline
+from binance_airflow.hook import BinanceHook
 from include.intervals import DAY_MS
 from include.kline_periods import Chunk, chunks
+from include.transforms.raw_files import write_archive_csv, write_pages
 
 log = logging.getLogger(__name__)
 
@@ -40,30 +40,12 @@ def extract_symbol(
 def _extract_chunk(
     hook: BinanceHook, archives: ArchiveClient | None, symbol: str, interval: str, chunk: Chunk, folder: Path
 ) -> dict[str, Any]:
-    rows = archives.klines(symbol, interval, chunk.archive, chunk.label) if archives and chunk.archive else None
-    if rows is not None:
-        pages, source = (rows[i : i + KLINES_PAGE] for i in range(0, len(rows), KLINES_PAGE)), "archive"
-    else:
-        if chunk.archive:
-            log.info("%s %s %s: no archive file; using REST", symbol, interval, chunk.label)
-        pages, source = hook.iter_kline_pages(symbol, interval, chunk.start_ms, chunk.end_ms), "rest"
+    text = archives.klines_csv(symbol, interval, chunk.archive, chunk.label) if archives and chunk.archive else None
+    if text is not None:
+        path = folder / f"{chunk.label}.csv"
+        return {"path": str(path), "label": chunk.label, "source": "archive", "rows": write_archive_csv(path, text)}
+    if chunk.archive:
+        log.info("%s %s %s: no archive file; using REST", symbol, interval, chunk.label)
     path = folder / f"{chunk.label}.jsonl"
-    return {"path": str(path), "label": chunk.label, "source": source, "rows": write_pages(path, pages)}
-
-
-def write_pages(path: Path, pages: Any) -> int:
-    """Pages of klines as JSON lines, written atomically; returns the number of klines."""
-    tmp = path.with_suffix(".tmp")
-    count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
-        for page in pages:
-            handle.write(json.dumps(page, separators=(",", ":")) + "\n")
-            count += len(page)
-    tmp.replace(path)
-    return count
-
-
-def read_pages(path: Path) -> list[Kline]:
-    """All klines of one raw chunk file."""
-    with path.open(encoding="utf-8") as handle:
-        return [row for line in handle for row in json.loads(line)]
+    pages = hook.iter_kline_pages(symbol, interval, chunk.start_ms, chunk.end_ms)
+    return {"path": str(path), "label": chunk.label, "source": "rest", "rows": write_pages(path, pages)}

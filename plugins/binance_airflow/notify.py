@@ -54,7 +54,8 @@ def notify_run(context: Any, folder: Path, load_tasks: list[str]) -> dict[str, A
     states = ti.get_task_states(dag_id=dag_run.dag_id, run_ids=[dag_run.run_id]).get(dag_run.run_id, {})
     states = {task.split(".")[0] if isinstance(task, str) else task: state for task, state in states.items()}
     states.pop(ti.task_id, None)
-    summary = steps.summarise(dag_run.run_id, loads, states, reconciled)
+    window = ti.xcom_pull(task_ids="plan", key="window") or {}
+    summary = steps.summarise(dag_run.run_id, loads, states, reconciled, window.get("symbols"))
     log.info("\n%s", steps.format_summary(summary))
     WebhookNotifier(json=summary).notify(context)
     steps.clean_staging(folder, summary["status"] == "success")

@@ -1,0 +1,86 @@
+"""The archive path end to end: N symbols' years of 1m klines from monthly archive files into MariaDB.
+
+Usage: .venv/bin/python -m benchmarks.archive_path [--symbols 1] [--years 8]
+The simulator publishes monthly archives (data.binance.vision layout, SHA-256 checksums) for each symbol
+from 2018-01-01; every file is downloaded once first (the simulator builds them on demand) and its closes
+summed as the reference. Then the DAG's steps run outside Airflow: dimensions, extract (download, verify,
+unzip), transform (validated staging CSVs), load (bulk upsert). Prints seconds and rows/s per step, rows/s
+end to end, peak RSS, and whether the warehouse's row count and close checksum equal the files'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import urllib.request
+import zipfile
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import MySQLdb
+
+from benchmarks.common import fresh_warehouse, parse_args, peak_rss_mb, run_steps, simulator, use_connections
+from include.transforms.archive import path as archive_path
+
+BENCH_DB = "binance_bench_archive_path"
+
+
+def months(count: int) -> list[str]:
+    """The first ``count`` months from January 2018, as archive labels."""
+    return [f"{2018 + m // 12}-{m % 12 + 1:02d}" for m in range(count)]
+
+
+def published(base: str, symbols: list[str], labels: list[str]) -> tuple[int, int]:
+    """Row count and sum of close * 10^8 of every archive file (fetching it makes the simulator build it)."""
+    count = total = 0
+    for symbol in symbols:
+        for label in labels:
+            with urllib.request.urlopen(base + archive_path(symbol, "1m", "monthly", label), timeout=300) as response:
+                content = response.read()
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                text = archive.read(archive.namelist()[0]).decode("ascii")
+            for line in io.StringIO(text):
+                count += 1
+                total += int(Decimal(line.split(",", 5)[4]) * 10**8)
+    return count, total
+
+
+def warehouse_checksum() -> tuple[int, int]:
+    conn = MySQLdb.connect(host="127.0.0.1", user="root", passwd="", db=BENCH_DB)
+    cur = conn.cursor()
+    cur.execute("SELECT COUNT(*), SUM(CAST(ROUND(`close` * 100000000) AS DECIMAL(38, 0))) FROM fact_kline")
+    count, total = cur.fetchone()
+    conn.close()
+    return int(count), int(total)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--symbols", type=int, default=1, help="BTCUSDT, ETHUSDT, ... (up to 5)")
+    parser.add_argument("--years", type=float, default=8, help="from 2018-01-01, in whole months")
+    args = parse_args(parser, {"years": 1 / 12, "symbols": 1})
+    symbols = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT"][: args.symbols]
+    labels = months(round(args.years * 12))
+    start = datetime(2018, 1, 1, tzinfo=UTC)
+    end_year, end_month = divmod(len(labels), 12)
+    end = datetime(2018 + end_year, end_month + 1, 1, tzinfo=UTC)
+    with simulator("--symbols", ",".join(f"{s}@2018-01-01" for s in symbols)) as (base, _):
+        use_connections(base, BENCH_DB, archives=True)
+        fresh_warehouse(BENCH_DB)
+        reference = published(base, symbols, labels)
+        seconds = run_steps(symbols, "1m", int(start.timestamp() * 1000), int(end.timestamp() * 1000))
+    rows = int(seconds.pop("rows"))
+    for step, took in seconds.items():
+        print(f"{step:<10} {took:7.1f} s" + (f" = {rows / took:>9,.0f} rows/s" if step != "dimensions" else ""))
+    total = sum(seconds.values())
+    print(f"end to end {total:7.1f} s = {rows / total:>9,.0f} rows/s for {rows:,} candles ({len(symbols)} "
+          f"symbol(s) x {len(labels)} monthly archives of 1m); peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+    mine = warehouse_checksum()
+    verdict = "IDENTICAL" if mine == reference else "DIFFER"
+    print(f"rows and close checksum: warehouse {mine}, archive files {reference}: {verdict}")
+    if mine != reference:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

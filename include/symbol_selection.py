@@ -1,0 +1,61 @@
+"""Which symbols a run loads: names and patterns (``*USDT``) resolved against exchangeInfo, and the batches
+its kline tasks map over (bounded, so 2,000 symbols make as many task instances as 64 do)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+NAME = re.compile(r"^[A-Z0-9]{2,20}$")
+PATTERN = re.compile(r"^[A-Z0-9*?]{1,20}$")
+MAX_BATCHES = 64  # kline task instances per step and run, whatever the number of symbols
+
+
+def is_pattern(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+def check(text: str, patterns: bool = True) -> None:
+    """ValueError unless ``text`` is a symbol name (BTCUSDT) or, with ``patterns``, a pattern (``*USDT``)."""
+    if NAME.match(text) or (patterns and is_pattern(text) and PATTERN.match(text)):
+        return
+    also = ", or a pattern with * and ? such as *USDT (every trading symbol quoted in USDT)" if patterns else ""
+    raise ValueError(f"invalid symbol {text!r}: expected 2-20 letters/digits such as BTCUSDT{also}")
+
+
+def expand(requested: Iterable[str], listed: Iterable[Mapping[str, Any]]) -> list[str]:
+    """``requested`` with each pattern replaced by the TRADING symbols of ``listed`` (exchangeInfo's
+    ``symbols``) it matches, in name order; names stay as given; no symbol twice.
+
+    ValueError names a pattern that matches no trading symbol.
+    """
+    trading = sorted(s["symbol"] for s in listed if s.get("status") == "TRADING")
+    resolved: dict[str, None] = {}
+    for item in requested:
+        if not is_pattern(item):
+            resolved[item] = None
+            continue
+        matches = [symbol for symbol in trading if fnmatch.fnmatchcase(symbol, item)]
+        if not matches:
+            raise ValueError(f"symbol pattern {item!r} matches no TRADING symbol on Binance")
+        resolved.update(dict.fromkeys(matches))
+    return list(resolved)
+
+
+def batches(symbols: list[str], max_batches: int = MAX_BATCHES) -> list[list[str]]:
+    """``symbols`` in at most ``max_batches`` consecutive batches whose sizes differ by at most one."""
+    count = min(len(symbols), max_batches)
+    size, larger = divmod(len(symbols), count) if count else (0, 0)
+    out, start = [], 0
+    for i in range(count):
+        end = start + size + (1 if i < larger else 0)
+        out.append(symbols[start:end])
+        start = end
+    return out
+
+
+def label(batch: list[str]) -> str:
+    """A batch as the UI shows its task instance: ``BTCUSDT`` or ``AAVEUSDT … ADAUSDT (32)``."""
+    return batch[0] if len(batch) == 1 else f"{batch[0]} … {batch[-1]} ({len(batch)})"

@@ -1,0 +1,47 @@
+"""The whole market in one run: a symbol pattern resolved at run time, mapped over at most 64 batches even
+beyond Airflow's max_map_length (1024) - a simulator listing 1,500 USDT symbols."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import MySQLdb
+import pytest
+
+from tests.conftest import WAREHOUSE_DB, connection_uri, simulator
+from tests.dag_runs import DAY, query, whole_run
+
+pytestmark = pytest.mark.dag
+USDT = [f"S{i:04d}USDT" for i in range(1500)]
+OTHERS = ["ETHBTC", "OLDUSDT@2024-01-01:2024-06-01"]  # another quote asset; a delisted USDT symbol (BREAK)
+
+
+@pytest.fixture(scope="module")
+def market_url() -> Iterator[str]:
+    with simulator("--symbols", ",".join(USDT + OTHERS), "--start", "2024-01-01") as (rest, _):
+        yield rest
+
+
+def test_a_pattern_run_loads_every_trading_usdt_symbol_in_64_batches(
+    airflow_db: None, warehouse: MySQLdb.Connection, monkeypatch: pytest.MonkeyPatch, market_url: str
+):
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(market_url, with_key=False))
+    run = whole_run(DAY, DAY + timedelta(days=1), ["*USDT"], interval="1d")
+    assert run.state == "success"
+    loaded = query(warehouse, f"SELECT symbol, COUNT(*) FROM {WAREHOUSE_DB}.fact_kline GROUP BY symbol ORDER BY 1")
+    assert loaded == [(symbol, 1) for symbol in USDT]  # not ETHBTC, not the delisted OLDUSDT
+
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        mapped = session.query(TaskInstance.task_id, TaskInstance.rendered_map_index).filter(
+            TaskInstance.run_id == run.run_id, TaskInstance.map_index >= 0
+        )
+        labels: dict[str, list[str]] = {}
+        for task, label in mapped:
+            labels.setdefault(task, []).append(label)
+    assert set(labels) == {"extract_klines", "transform_klines"}
+    assert len(labels["extract_klines"]) == 64 == len(labels["transform_klines"])
+    assert "S0000USDT … S0023USDT (24)" in labels["extract_klines"]  # 1,500 = 28 batches of 24 and 36 of 23
