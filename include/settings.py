@@ -9,6 +9,8 @@ from pathlib import Path
 
 BINANCE_CONN_ID = os.environ.get("BINANCE_ETL_BINANCE_CONN", "binance_default")
 WAREHOUSE_CONN_ID = os.environ.get("BINANCE_ETL_WAREHOUSE_CONN", "binance_warehouse")
+# Read-only warehouse user for the dashboard (and BI tools); the warehouse connection when not defined.
+WAREHOUSE_READER_CONN_ID = os.environ.get("BINANCE_ETL_WAREHOUSE_READER_CONN", "binance_warehouse_reader")
 # The warehouse database is the warehouse connection's schema; this env var overrides it when set, and
 # "binance_dw" is used when neither says (see binance_airflow.warehouse.database).
 WAREHOUSE_DATABASE_ENV = "BINANCE_ETL_WAREHOUSE_DB"

@@ -28,6 +28,7 @@ AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 PG_DSN = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"
 DAG_IDS = ("binance_etl", "binance_forecast")
 USER, PASSWORD = "admin", "stack-" + secrets.token_hex(6)
+VIEWER, VIEWER_PASSWORD = "viewer", "stack-" + secrets.token_hex(6)  # the simple auth manager's read-only role
 
 
 def free_port() -> int:
@@ -52,7 +53,7 @@ class AirflowStack:
         self.processes: list[tuple[str, subprocess.Popen, IO[str]]] = []
         self._token: str | None = None
         home.mkdir(parents=True, exist_ok=True)
-        (home / "passwords.json").write_text(json.dumps({USER: PASSWORD}))
+        (home / "passwords.json").write_text(json.dumps({USER: PASSWORD, VIEWER: VIEWER_PASSWORD}))
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "BINANCE_ETL"))},
             **connections,
@@ -64,7 +65,7 @@ class AirflowStack:
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "socket.gethostname",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin,{VIEWER}:viewer",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
             "AIRFLOW__API__BASE_URL": self.url,
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
@@ -164,13 +165,17 @@ class AirflowStack:
 
     # -- REST API --------------------------------------------------------------------------------
 
-    def token(self) -> str:
-        if self._token is None:
-            body = json.dumps({"username": USER, "password": PASSWORD}).encode()
+    def token(self, user: str = USER, password: str = PASSWORD) -> str:
+        """A bearer token of ``user`` (the admin's is kept)."""
+        if user != USER or self._token is None:
+            body = json.dumps({"username": user, "password": password}).encode()
             request = urllib.request.Request(f"{self.url}/auth/token", data=body, method="POST",
                                              headers={"Content-Type": "application/json"})  # fmt: skip
             with urllib.request.urlopen(request, timeout=10) as response:
-                self._token = json.loads(response.read())["access_token"]
+                token = json.loads(response.read())["access_token"]
+            if user != USER:
+                return token
+            self._token = token
         return self._token
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 
@@ -61,3 +62,26 @@ def test_dockerfile_installs_the_pinned_requirements_and_ships_the_code():
     requirements = (ROOT / "requirements.txt").read_text()
     assert "apache-airflow==3.3.2" in requirements
     assert "apache-airflow-providers-celery==" in requirements
+
+
+def test_no_secret_in_the_deployment_has_a_usable_default():
+    """Compose refuses to start without each secret (``${VAR:?…}``); scripts/make_env.sh writes strong ones."""
+    text = (ROOT / "docker-compose.yaml").read_text()
+    secret_vars = set(re.findall(r"\$\{([A-Z_]*(?:PASSWORD|SECRET)[A-Z_]*)", text))
+    required = {"AIRFLOW_JWT_SECRET", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_DB_PASSWORD", "WAREHOUSE_ROOT_PASSWORD",
+                "WAREHOUSE_WRITER_PASSWORD", "WAREHOUSE_READER_PASSWORD", "BINANCE_STREAM_API_PASSWORD"}  # fmt: skip
+    assert required == secret_vars - {"BINANCE_API_SECRET"}  # the Binance key pair is optional (public data only)
+    for name in required:
+        uses = re.findall(rf"(?<!\$)\$\{{{name}([^}}]*)\}}", text)  # not $${…}: the shell's, inside a command
+        assert uses and all(use.startswith(":?") for use in uses), (name, uses)
+    compose = yaml.safe_load(text)
+    env, services = compose["x-airflow-env"], compose["services"]
+    assert "replace-me" not in text and "admin:admin@" not in text
+    assert json.loads(env["AIRFLOW_CONN_BINANCE_WAREHOUSE"])["login"] == "binance_writer"
+    assert json.loads(env["AIRFLOW_CONN_BINANCE_WAREHOUSE_READER"])["login"] == "binance_reader"
+    assert "AIRFLOW_CONN_BINANCE_WAREHOUSE_ADMIN" in services["airflow-init"]["environment"]
+    assert all("ADMIN" not in key for name, s in services.items() if name != "airflow-init"
+               for key in (s.get("environment") or {}))  # fmt: skip
+    assert "python -m binance_airflow.warehouse_roles" in services["airflow-init"]["command"][-1]
+    assert json.loads(services["binance-stream"]["environment"]["AIRFLOW_CONN_AIRFLOW_API"])["login"] != "admin"
+    assert ".env" in (ROOT / ".gitignore").read_text().split()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -20,7 +21,8 @@ from urllib.parse import quote, unquote
 import MySQLdb
 import pytest
 
-from tests.airflow_stack import PASSWORD, USER, AirflowStack
+from include import settings
+from tests.airflow_stack import PASSWORD, USER, VIEWER, VIEWER_PASSWORD, AirflowStack
 from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
 from tests.dag_runs import assert_exact_candles, query
 
@@ -31,11 +33,34 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "artifacts")) / "ui"
 
 
 @pytest.fixture(scope="module")
-def stack(sim_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStack]:
-    connections = {
-        "AIRFLOW_CONN_BINANCE_DEFAULT": connection_uri(sim_url, archives=True),
-        "AIRFLOW_CONN_BINANCE_WAREHOUSE": os.environ["AIRFLOW_CONN_BINANCE_WAREHOUSE"],
-    }
+def warehouse_users() -> Iterator[dict[str, str]]:
+    """The deployment reaches the warehouse as its writer and its reader (created by warehouse_roles as the
+    administrator), never as root: the ETL, the forecast and the dashboard work within those rights."""
+    from airflow.providers.mysql.hooks.mysql import MySqlHook
+
+    from binance_airflow.schema_tasks import create_warehouse
+    from binance_airflow.warehouse_roles import Login, ensure_users
+
+    admin = json.loads(os.environ["AIRFLOW_CONN_BINANCE_WAREHOUSE"])
+    logins = {"writer": Login("bdw_stack_writer", secrets.token_hex(12)),
+              "reader": Login("bdw_stack_reader", secrets.token_hex(12))}  # fmt: skip
+    create_warehouse(WAREHOUSE_DB)
+    ensure_users(MySqlHook(mysql_conn_id=settings.WAREHOUSE_CONN_ID, schema=WAREHOUSE_DB), WAREHOUSE_DB,
+                 logins["writer"], logins["reader"])  # fmt: skip
+    yield {f"AIRFLOW_CONN_{conn.upper()}": json.dumps({**admin, "login": login.user, "password": login.password})
+           for conn, login in ((settings.WAREHOUSE_CONN_ID, logins["writer"]),
+                               (settings.WAREHOUSE_READER_CONN_ID, logins["reader"]))}  # fmt: skip
+    root = MySQLdb.connect(host="127.0.0.1", user="root", passwd="", autocommit=True)
+    for login in logins.values():
+        root.cursor().execute(f"DROP USER IF EXISTS '{login.user}'@'%'")
+    root.close()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    sim_url: str, warehouse_users: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AirflowStack]:
+    connections = {"AIRFLOW_CONN_BINANCE_DEFAULT": connection_uri(sim_url, archives=True), **warehouse_users}
     deployment = AirflowStack(tmp_path_factory.mktemp("stack"), connections, WORKERS, "airflow_stack_test")
     try:
         deployment.start()
@@ -44,11 +69,11 @@ def stack(sim_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ai
         deployment.stop()
 
 
-def sign_in(page: Any, stack: AirflowStack) -> None:
+def sign_in(page: Any, stack: AirflowStack, user: str = USER, password: str = PASSWORD) -> None:
     """Through the simple auth manager's login page, as a user would."""
     page.goto(stack.url + "/")
-    page.get_by_label("Username").fill(USER)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(stack.url + "/")
 
@@ -164,7 +189,24 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
         traces = dashboard.locator("#candles").evaluate("chart => chart.data.map(trace => trace.type)")
         assert traces == ["candlestick", "bar"]  # Plotly drew a candlestick and its volume bars
         expect(dashboard.locator("#status")).to_have_text("")
+        # A viewer sees the market but not the account: the auth manager says who may read the balances.
+        viewer = browser.new_context(viewport={"width": 1400, "height": 1300}).new_page()
+        viewer.set_default_timeout(30_000)
+        sign_in(viewer, stack, VIEWER, VIEWER_PASSWORD)
+        viewer.goto(stack.url + "/plugin/binance-dashboard")
+        hidden = viewer.frame_locator("iframe").first
+        expect(hidden.locator("#candles")).to_have_attribute("data-points", str(shown))
+        expect(hidden.locator("#portfolio")).to_have_attribute("data-points", "0")
+        expect(hidden.locator("#portfolio")).to_contain_text("Balances are hidden")
         browser.close()
+    portfolio = f"{stack.url}/binance-dashboard/api/portfolio"
+    as_admin = {"Authorization": f"Bearer {stack.token()}"}
+    with urllib.request.urlopen(urllib.request.Request(portfolio, headers=as_admin), timeout=10) as response:
+        assert len(json.loads(response.read())) == 1
+    as_viewer = {"Authorization": f"Bearer {stack.token(VIEWER, VIEWER_PASSWORD)}"}
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(portfolio, headers=as_viewer), timeout=10)
+    assert refused.value.code == 403
 
 
 def test_backfill_create_loads_exactly_the_days_asked_for_and_years_pass_through_exchange_outages(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import stat
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -45,13 +48,30 @@ def first_line_of(command: str) -> str:
         server.wait(timeout=10)
 
 
+def check_make_env(tmp_path: Path) -> None:
+    """The secrets script, run in a copy of the project's scripts/ (it writes ``.env`` beside it): a file
+    only its owner reads, every secret compose requires, strong and distinct; a second run keeps it."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "make_env.sh", tmp_path / "scripts")
+    for _ in range(2):
+        done = subprocess.run(["bash", "scripts/make_env.sh"], cwd=tmp_path, env=FRESH_ENV, capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    env = tmp_path / ".env"
+    values = dict(line.split("=", 1) for line in env.read_text().splitlines())
+    required = set(re.findall(r"\$\{([A-Z_]+):\?", (ROOT / "docker-compose.yaml").read_text()))
+    assert set(values) == required and stat.S_IMODE(env.stat().st_mode) == 0o600
+    assert len(set(values.values())) == len(values) and all(len(v) >= 32 for v in values.values())
+    assert "exists: kept" in done.stdout
+
+
 def test_the_readme_shows_the_two_commands_and_the_test_command_is_what_ci_runs():
     assert "bash scripts/demo.sh" in COMMANDS and TEST_COMMAND in COMMANDS
     assert (ROOT / ".ci" / "run").read_text().rstrip().endswith(TEST_COMMAND)
 
 
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c != TEST_COMMAND])
-def test_every_readme_command_runs_as_written_from_a_fresh_shell(command: str):
+def test_every_readme_command_runs_as_written_from_a_fresh_shell(command: str, tmp_path: Path):
     """Benchmarks run with BINANCE_BENCH_SMOKE=1 (tiny input); the simulator must start and answer."""
     if "benchmarks." in command:
         done = fresh_shell(command, 900, BINANCE_BENCH_SMOKE="1")
@@ -61,6 +81,9 @@ def test_every_readme_command_runs_as_written_from_a_fresh_shell(command: str):
     elif command == "bash scripts/demo.sh":
         done = fresh_shell(command, 900)
         assert "binance_etl manual" in done.stdout and "fact_kline" in done.stdout, done.stdout[-3000:]
+    elif command == "bash scripts/make_env.sh":
+        check_make_env(tmp_path)
+        return
     elif command == "bash scripts/stream_demo.sh":
         done = fresh_shell(command, 300)
         assert "binance_ws" in done.stdout and "stream service stopped" in done.stdout, done.stdout[-3000:]

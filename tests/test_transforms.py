@@ -126,3 +126,11 @@ def test_trailing_zeros_beyond_eight_places_are_exact_and_kept():
     raw[0][5] = raw[0][5] + "0000"
     batch = klines.transform_klines(raw, "ETHUSDT", "5m", NOW)
     assert batch.rejects == [] and len(batch.rows) == 1
+
+
+def test_a_time_no_datetime_can_hold_rejects_its_row_instead_of_failing_the_chunk():
+    good = real_klines()[0]
+    beyond = [good[0], *good[1:6], 10**30, *good[7:]]
+    batch = klines.transform_klines([good, beyond], "ETHUSDT", "5m", NOW)
+    assert len(batch.rows) == 1
+    assert batch.rejects[0][3] == f"close time {10**30} is not between 1970 and 9999"

@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--api-key", default="sim-api-key")
     parser.add_argument("--api-secret", default="sim-api-secret")
+    parser.add_argument("--cached-archives", type=int, default=48, help="archive files kept once built")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     try:
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         api_secret=args.api_secret,
         latency_ms=args.latency_ms,
         quiet=not args.verbose,
+        cached_archives=args.cached_archives,
     )
     print(f"binance-sim listening on {server.base_url}", flush=True)
     print(f"binance-sim streams on {server.streams.start()}", flush=True)

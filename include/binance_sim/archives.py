@@ -27,9 +27,9 @@ MICROSECONDS_FROM_MS = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp() * 1000)
 class ArchiveStore:
     """Builds (and caches) archive files on demand from a ``Market``."""
 
-    def __init__(self, market: Market):
+    def __init__(self, market: Market, cached_files: int = 48):
         self.market = market
-        self._zip = lru_cache(maxsize=48)(self._build)
+        self._zip = lru_cache(maxsize=cached_files)(self._build)
 
     def get(self, path: str) -> tuple[bytes, str] | None:
         """Body and content type of the file at ``path``, or None when there is no such file."""

@@ -140,6 +140,7 @@ class SimServer(ThreadingHTTPServer):
         balances: dict[str, int] | None = None,
         latency_ms: float = 0.0,
         quiet: bool = True,
+        cached_archives: int = 48,
     ):
         super().__init__(("127.0.0.1", port), _Handler)
         self.market = market
@@ -153,7 +154,7 @@ class SimServer(ThreadingHTTPServer):
         self.clock_skew_ms = 0
         self.quiet = quiet
         self.faults = FaultQueue()
-        self.archives = ArchiveStore(market)
+        self.archives = ArchiveStore(market, cached_archives)
         self.streams = StreamServer(market, self.faults)
         self.requests: Counter[str] = Counter()
         self.signatures: list[str] = []  # every signature received, so tests can look for leaks

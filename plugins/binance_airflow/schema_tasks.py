@@ -12,17 +12,18 @@ from binance_airflow.warehouse import DATABASE_TEMPLATE, database, ensure_databa
 from include import settings
 
 
-def create_warehouse(name: str | None = None) -> None:
-    """The whole warehouse outside Airflow (benchmarks, tests): database, ``include/sql`` DDL, newer columns.
+def create_warehouse(name: str | None = None, conn_id: str = settings.WAREHOUSE_CONN_ID) -> None:
+    """The whole warehouse outside Airflow (benchmarks, tests, warehouse_roles): database, ``include/sql``
+    DDL, newer columns, through ``conn_id``.
 
     The DAGs do the same in three tasks (``warehouse_schema``) so each step shows in the UI.
     """
     name = name or database()
-    ensure_database(name)
-    hook = warehouse_hook(name)
+    ensure_database(name, conn_id)
+    hook = warehouse_hook(name, conn_id)
     for file in SCHEMA_FILES:
         hook.run((settings.SQL_DIR / file).read_text(), split_statements=True)
-    upgrade_schema(name)
+    upgrade_schema(name, conn_id)
 
 
 def warehouse_schema() -> Any:

@@ -23,6 +23,7 @@ class Table:
     columns: tuple[str, ...] = ()  # staging CSV columns, in order; empty: not loaded from staging files
     key: tuple[str, ...] = ()
     gate: Gate | None = None
+    internal: bool = False  # the ETL's own bookkeeping: not granted to the warehouse's reader (BI, dashboard)
 
     @property
     def ddl(self) -> str:
@@ -85,8 +86,8 @@ TABLES: dict[str, Table] = {
                 },
             ),
         ),
-        Table("etl_run_log"),
-        Table("etl_reject"),
+        Table("etl_run_log", internal=True),
+        Table("etl_reject", internal=True),
         Table("kline_gap"),
         Table("fact_forecast"),
         Table("forecast_metrics"),

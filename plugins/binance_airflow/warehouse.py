@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from include import settings
 
@@ -60,16 +61,39 @@ MACROS = {"warehouse_database": database}
 DATABASE_TEMPLATE = "{{ warehouse_database() }}"
 
 
-def warehouse_hook(database_name: str | None = None) -> MySqlHook:
-    """MySqlHook on the warehouse connection (its database unless ``database_name`` is given), LOAD DATA enabled."""
-    return MySqlHook(mysql_conn_id=settings.WAREHOUSE_CONN_ID, schema=database_name or database(), local_infile=True)
+def warehouse_hook(database_name: str | None = None, conn_id: str = settings.WAREHOUSE_CONN_ID) -> MySqlHook:
+    """MySqlHook on the warehouse connection (its database unless ``database_name`` is given), LOAD DATA enabled:
+    the writer's, for the loads."""
+    return MySqlHook(mysql_conn_id=conn_id, schema=database_name or database(), local_infile=True)
 
 
-def ensure_database(name: str) -> None:
+class ReadOnlyHook(MySqlHook):
+    """MySqlHook whose connections refuse the server's requests for local files.
+
+    MySqlHook only ever turns ``local_infile`` on; left alone, the MariaDB client library allows it, so a
+    malicious or compromised server could read any file the process can. Here it is switched off.
+    """
+
+    def _get_conn_config_mysql_client(self, conn: Any) -> dict[str, Any]:
+        return {**super()._get_conn_config_mysql_client(conn), "local_infile": 0}
+
+
+def reader_hook() -> ReadOnlyHook:
+    """The dashboard's hook: the reader connection (``binance_warehouse_reader``; the warehouse connection when
+    it is not defined), on the warehouse database, refusing LOAD DATA LOCAL INFILE."""
+    try:
+        BaseHook.get_connection(settings.WAREHOUSE_READER_CONN_ID)
+        conn_id = settings.WAREHOUSE_READER_CONN_ID
+    except AirflowNotFoundException:
+        conn_id = settings.WAREHOUSE_CONN_ID
+    return ReadOnlyHook(mysql_conn_id=conn_id, schema=database())
+
+
+def ensure_database(name: str, conn_id: str = settings.WAREHOUSE_CONN_ID) -> None:
     """CREATE DATABASE IF NOT EXISTS (connecting through information_schema, which always exists)."""
     if not name.replace("_", "").isalnum():
         raise ValueError(f"invalid warehouse database name {name!r}: use letters, digits and underscores")
-    hook = warehouse_hook("information_schema")
+    hook = warehouse_hook("information_schema", conn_id)
     hook.run(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
 
 
@@ -82,9 +106,9 @@ ADDED_COLUMNS = (
 )
 
 
-def upgrade_schema(name: str) -> list[str]:
+def upgrade_schema(name: str, conn_id: str = settings.WAREHOUSE_CONN_ID) -> list[str]:
     """Add any of ``ADDED_COLUMNS`` an existing warehouse lacks; returns what was added."""
-    hook = warehouse_hook(name)
+    hook = warehouse_hook(name, conn_id)
     added = []
     for table, column, definition in ADDED_COLUMNS:
         present = hook.get_first(

@@ -1,6 +1,8 @@
 """The dashboard's FastAPI app: one static page (Plotly.js charts) and JSON endpoints over the warehouse.
 
-Every route requires a signed-in Airflow user (the api-server's JWT cookie or a bearer token).
+Every route requires a signed-in Airflow user (the api-server's JWT cookie or a bearer token); the account's
+balances also need the right to read the ``binance_default`` connection, whose API key they come from (with
+the simple auth manager: Op and Admin, not Viewer or User). Airflow's auth manager decides.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import plotly
-from airflow.api_fastapi.core_api.security import get_user
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.models.resource_details import ConnectionDetails
+from airflow.api_fastapi.core_api.security import GetUserDep, get_user
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse
 
 from binance_dashboard import queries
+from include import settings
 from include.intervals import validate_interval
 from include.run_window import normalise_symbols
 
@@ -85,7 +90,15 @@ def movers() -> list[dict[str, Any]]:
     return queries.movers()
 
 
-@app.get("/api/portfolio")
+def may_read_the_account(user: GetUserDep) -> None:
+    """403 unless the user may read the connection holding the account's API key."""
+    details = ConnectionDetails(conn_id=settings.BINANCE_CONN_ID)
+    if not get_auth_manager().is_authorized_connection(method="GET", details=details, user=user):
+        raise HTTPException(403, f"the account's balances need read access to the {settings.BINANCE_CONN_ID!r} "
+                                 "connection (an Op or Admin role)")  # fmt: skip
+
+
+@app.get("/api/portfolio", dependencies=[Depends(may_read_the_account)])
 def portfolio() -> list[dict[str, Any]]:
     """Account value in USDT per balance snapshot."""
     return queries.portfolio()

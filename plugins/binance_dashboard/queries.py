@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from binance_airflow.warehouse import warehouse_hook
+from binance_airflow.warehouse import reader_hook
 from include.sql_files import sql
 
 CANDLE_LIMIT = 5000
@@ -22,7 +22,7 @@ def _plain(value: Any) -> Any:
 
 
 def _records(name: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    with warehouse_hook().get_conn() as conn:
+    with reader_hook().get_conn() as conn:
         cursor = conn.cursor()
         cursor.execute(sql(f"dashboard/{name}.sql"), parameters)
         columns = [column[0] for column in cursor.description]

@@ -5,7 +5,11 @@ const $ = (id) => document.getElementById(id);
 
 async function getJson(path) {
   const response = await fetch(path, { credentials: "same-origin" });
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
+  if (!response.ok) {
+    const error = new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
+    error.status = response.status;
+    throw error;
+  }
   return response.json();
 }
 
@@ -52,7 +56,13 @@ async function drawMovers() {
 }
 
 async function drawPortfolio() {
-  const snapshots = await getJson("api/portfolio");
+  let snapshots;
+  try {
+    snapshots = await getJson("api/portfolio");
+  } catch (err) {
+    if (err.status === 403) return emptyNote("portfolio", "Balances are hidden: your role may not read the account.");
+    throw err;
+  }
   if (!snapshots.length) return emptyNote("portfolio", "No balances loaded yet (needs an API key).");
   await Plotly.newPlot("portfolio", [{
     type: "scatter", mode: "lines+markers", x: snapshots.map((s) => s.snapshot_time),
