@@ -22,6 +22,8 @@ KEEP_STAGING = os.environ.get("BINANCE_ETL_KEEP_STAGING", "false").lower() in ("
 # Redis URL holding the REST weight budget shared by every process and worker calling Binance from this
 # deployment (e.g. redis://redis:6379/1); unset: each process counts its own weight.
 WEIGHT_REDIS_URL = os.environ.get("BINANCE_ETL_WEIGHT_REDIS") or None
+# Most kline task instances per step and run, whatever the number of symbols (symbols go in batches).
+KLINE_BATCHES = int(os.environ.get("BINANCE_ETL_KLINE_BATCHES", "64"))
 EXTRACT_WORKERS = int(os.environ.get("BINANCE_ETL_EXTRACT_WORKERS", "4"))
 # First retry delay of a failed task (doubling on each retry, two retries).
 RETRY_DELAY_S = float(os.environ.get("BINANCE_ETL_RETRY_DELAY", "30"))

@@ -10,7 +10,6 @@ from typing import Any
 
 NAME = re.compile(r"^[A-Z0-9]{2,20}$")
 PATTERN = re.compile(r"^[A-Z0-9*?]{1,20}$")
-MAX_BATCHES = 64  # kline task instances per step and run, whatever the number of symbols
 
 
 def is_pattern(text: str) -> bool:
@@ -44,8 +43,10 @@ def expand(requested: Iterable[str], listed: Iterable[Mapping[str, Any]]) -> lis
     return list(resolved)
 
 
-def batches(symbols: list[str], max_batches: int = MAX_BATCHES) -> list[list[str]]:
+def batches(symbols: list[str], max_batches: int) -> list[list[str]]:
     """``symbols`` in at most ``max_batches`` consecutive batches whose sizes differ by at most one."""
+    if not 1 <= max_batches <= 1024:
+        raise ValueError(f"kline batches per run must be 1 to 1024 (Airflow's max_map_length), got {max_batches}")
     count = min(len(symbols), max_batches)
     size, larger = divmod(len(symbols), count) if count else (0, 0)
     out, start = [], 0

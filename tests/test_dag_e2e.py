@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import MySQLdb
 import pytest
 
+from binance_airflow.schema_tasks import create_warehouse
 from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
 from tests.dag_runs import DAY, assert_exact_candles, expected, query, run_dag, scheduled_run, whole_run
 
@@ -69,10 +71,15 @@ def test_catchup_runs_by_month_and_day_load_exactly_the_daily_rows_from_archives
 
 
 def test_a_catchup_month_run_equals_daily_runs_row_for_row(
-    airflow_db: None, warehouse: MySQLdb.Connection, monkeypatch: pytest.MonkeyPatch, sim: Sim
+    airflow_db: None, warehouse: MySQLdb.Connection, monkeypatch: pytest.MonkeyPatch, sim: Sim, tmp_path: Path
 ):
-    """February 2024 as the timetable runs it (one month) and as 29 daily runs leave identical tables."""
+    """February 2024 as the timetable runs it (one whole DAG run for the month) and as 29 daily runs (the
+    DAG's steps, as each daily run executes them) leave identical tables."""
+    from binance_airflow import etl_steps as steps
+    from binance_airflow.hook import BinanceHook
     from include.run_periods import period_end
+    from include.run_window import resolve
+    from tests.test_schedule_coverage_e2e import daily_run
 
     monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim.base_url, archives=True))
     start, end = datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)
@@ -88,9 +95,13 @@ def test_a_catchup_month_run_equals_daily_runs_row_for_row(
     assert len(monthly[0]) == 29 * 96
 
     query(warehouse, f"DROP DATABASE {WAREHOUSE_DB}")
-    day = start
+    create_warehouse()
+    hook, day = BinanceHook(), start
+    first = resolve({"symbols": ["BTCUSDT"], "interval": "15m"}, start, start + timedelta(days=1), start)
+    steps.extract_exchange_info(first.as_dict(), tmp_path, hook)
+    steps.load_table("dim_symbol", steps.transform_symbols(tmp_path), "dims")
     while day < end:
-        assert run_dag(day, day + timedelta(days=1), ["BTCUSDT"], "15m") == "success"
+        daily_run(day, "15m", ["BTCUSDT"], tmp_path / f"{day:%d}", hook)
         day += timedelta(days=1)
     assert (query(warehouse, snapshot), query(warehouse, dates)) == monthly
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from include.run_window import normalise_symbols
-from include.symbol_selection import MAX_BATCHES, batches, expand, label
+from include.symbol_selection import batches, expand, label
 
 LISTED = [
     {"symbol": "ETHUSDT", "status": "TRADING"},
@@ -43,8 +43,8 @@ def test_patterns_are_accepted_only_where_they_are_resolved():
 @pytest.mark.parametrize("count", [1, 5, 63, 64, 65, 1024, 1500, 2000])
 def test_batches_keep_every_symbol_once_in_order_in_at_most_64_even_batches(count: int):
     symbols = [f"S{i:04d}USDT" for i in range(count)]
-    out = batches(symbols)
-    assert len(out) == min(count, MAX_BATCHES)
+    out = batches(symbols, 64)
+    assert len(out) == min(count, 64)
     assert [s for batch in out for s in batch] == symbols
     assert max(map(len, out)) - min(map(len, out)) <= 1
 
@@ -52,3 +52,8 @@ def test_batches_keep_every_symbol_once_in_order_in_at_most_64_even_batches(coun
 def test_a_batch_is_labelled_by_its_first_and_last_symbol():
     assert label(["BTCUSDT"]) == "BTCUSDT"
     assert label(["AAVEUSDT", "ACHUSDT", "ADAUSDT"]) == "AAVEUSDT … ADAUSDT (3)"
+
+
+def test_batches_beyond_airflows_map_limit_are_refused():
+    with pytest.raises(ValueError, match="1 to 1024"):
+        batches(["BTCUSDT"], 1025)

@@ -186,6 +186,9 @@ class SimServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm on, a small response then waits for the
+    # client's delayed ACK (40 ms a request on loopback), as Binance's servers do not make clients wait.
+    disable_nagle_algorithm = True
     server: SimServer
     _cut = False
 

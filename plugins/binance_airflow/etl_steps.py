@@ -62,7 +62,7 @@ def extract_exchange_info(plan: dict[str, Any], folder: Path, hook: BinanceHook)
     """exchangeInfo for the run's symbols; fails naming any symbol Binance does not list.
 
     Returns the batches of symbols the kline tasks map over, each ``{"symbols", "weight_limit", "label"}``:
-    at most ``symbol_selection.MAX_BATCHES`` whatever the number of symbols.
+    at most ``settings.KLINE_BATCHES`` whatever the number of symbols.
     """
     window = window_of(plan)
     info = hook.exchange_info()
@@ -72,7 +72,7 @@ def extract_exchange_info(plan: dict[str, Any], folder: Path, hook: BinanceHook)
     write_json(folder / "raw" / "exchange_info.json", info)
     return [
         {"symbols": batch, "weight_limit": hook.budget.limit, "label": symbol_selection.label(batch)}
-        for batch in symbol_selection.batches(window.symbols)
+        for batch in symbol_selection.batches(window.symbols, settings.KLINE_BATCHES)
     ]
 
 
