@@ -8,8 +8,8 @@ several workers would be) each run this project's extractor with ``--workers`` t
 1m klines per symbol with archives off (all REST), more work than the measured minutes take; each first
 reads exchangeInfo (which states the limit), as the DAG does. With ``--redis`` they share one budget
 (BINANCE_ETL_WEIGHT_REDIS). The benchmark reads the simulator's request counts at each minute boundary
-and prints the weight used in each whole calendar minute, the share of the limit, and whether any
-429/418 was answered.
+and prints the weight used in each whole calendar minute once every process runs, the share of the
+limit, and whether any 429/418 was answered.
 """
 
 from __future__ import annotations
@@ -74,8 +74,10 @@ def main() -> None:
             if args.minutes == 0:
                 time.sleep(5)
                 print(f"5 s: {2 * stats(base)['requests'].get('/api/v3/klines', 0)} weight used")
-            else:
-                time.sleep(60 - time.time() % 60 + 0.05)  # the first whole calendar minute starts now
+            else:  # measured from the first calendar minute that starts once every process is extracting
+                while stats(base)["requests"].get("/api/v3/exchangeInfo", 0) < args.processes:
+                    time.sleep(0.5)
+                time.sleep(60 - time.time() % 60 + 0.05)
             before = stats(base)["requests"].get("/api/v3/klines", 0)
             for minute in range(1, args.minutes + 1):
                 time.sleep(60 - time.time() % 60 + 0.05)
