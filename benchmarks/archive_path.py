@@ -18,9 +18,15 @@ import zipfile
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import MySQLdb
-
-from benchmarks.common import fresh_warehouse, parse_args, peak_rss_mb, run_steps, simulator, use_connections
+from benchmarks.common import (
+    close_checksum,
+    fresh_warehouse,
+    parse_args,
+    peak_rss_mb,
+    run_steps,
+    simulator,
+    use_connections,
+)
 from include.transforms.archive import path as archive_path
 
 BENCH_DB = "binance_bench_archive_path"
@@ -46,15 +52,6 @@ def published(base: str, symbols: list[str], labels: list[str]) -> tuple[int, in
     return count, total
 
 
-def warehouse_checksum() -> tuple[int, int]:
-    conn = MySQLdb.connect(host="127.0.0.1", user="root", passwd="", db=BENCH_DB)
-    cur = conn.cursor()
-    cur.execute("SELECT COUNT(*), SUM(CAST(ROUND(`close` * 100000000) AS DECIMAL(38, 0))) FROM fact_kline")
-    count, total = cur.fetchone()
-    conn.close()
-    return int(count), int(total)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--symbols", type=int, default=1, help="the majors, then S0005USDT…")
@@ -78,7 +75,7 @@ def main() -> None:
     total = sum(seconds.values())
     print(f"end to end {total:7.1f} s = {rows / total:>9,.0f} rows/s for {rows:,} candles ({len(symbols)} "
           f"symbol(s) x {len(labels)} monthly archives of 1m); peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
-    mine = warehouse_checksum()
+    mine = close_checksum(BENCH_DB)
     verdict = "IDENTICAL" if mine == reference else "DIFFER"
     print(f"rows and close checksum: warehouse {mine}, archive files {reference}: {verdict}")
     if mine != reference:

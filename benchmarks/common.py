@@ -69,6 +69,17 @@ def fresh_warehouse(database: str) -> None:
     create_warehouse(database)
 
 
+def close_checksum(database: str, table: str = "fact_kline") -> tuple[int, int]:
+    """Row count and sum of close * 10^8 of ``table``: exact integers summed as DECIMAL (a DOUBLE sum of
+    millions of values near 1e12 would round)."""
+    conn = MySQLdb.connect(host="127.0.0.1", user="root", passwd="", db=database)
+    cur = conn.cursor()
+    cur.execute(f"SELECT COUNT(*), SUM(CAST(ROUND(`close` * 100000000) AS DECIMAL(38, 0))) FROM {table}")
+    count, total = cur.fetchone()
+    conn.close()
+    return int(count), int(total)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

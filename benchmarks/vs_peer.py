@@ -15,9 +15,15 @@ import argparse
 import time
 from datetime import UTC, datetime
 
-import MySQLdb
-
-from benchmarks.common import fresh_warehouse, parse_args, peak_rss_mb, run_steps, simulator, use_connections
+from benchmarks.common import (
+    close_checksum,
+    fresh_warehouse,
+    parse_args,
+    peak_rss_mb,
+    run_steps,
+    simulator,
+    use_connections,
+)
 
 START = datetime(2018, 1, 1, tzinfo=UTC)
 COLUMNS = ["open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume", "trades",
@@ -73,16 +79,6 @@ def ours(start_ms: int, end_ms: int) -> int:
     return int(run_steps(["BTCUSDT"], "1m", start_ms, end_ms)["rows"])
 
 
-def checksum(table: str) -> tuple[int, int]:
-    conn = MySQLdb.connect(host="127.0.0.1", user="root", passwd="", db=BENCH_DB)
-    cur = conn.cursor()
-    # Exact per-row integers summed as DECIMAL: a DOUBLE sum of ~4 M values at 1e12 would round.
-    cur.execute(f"SELECT COUNT(*), SUM(CAST(ROUND(`close` * 100000000) AS DECIMAL(38, 0))) FROM {table}")
-    count, total = cur.fetchone()
-    conn.close()
-    return int(count), int(total)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--years", type=float, default=8, help="from 2018-01-01 (fractions of a year allowed)")
@@ -104,7 +100,7 @@ def main() -> None:
             print(f"{name:<14} {rows:>10,} rows in {seconds:8.1f} s = {rows / seconds:>9,.0f} rows/s", flush=True)
     for name, table in (("archive peer", "peer_archive_kline"), ("REST peer", "peer_kline")):
         print(f"ratio: this project is {results['this project'] / results[name]:.1f}x the {name} end to end")
-        mine, theirs = checksum("fact_kline"), checksum(table)
+        mine, theirs = close_checksum(BENCH_DB), close_checksum(BENCH_DB, table)
         verdict = "IDENTICAL" if mine == theirs else "DIFFER"
         print(f"rows and close checksum: this project {mine}, {name} {theirs}: {verdict}")
     print(f"{args.years} years of BTCUSDT 1m, {args.latency_ms:.0f} ms latency; peak RSS {peak_rss_mb():.0f} MB")

@@ -10,13 +10,14 @@ import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import MySQLdb
 import pytest
+
+from benchmarks.common import simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 WAREHOUSE_DB = "binance_dw_test"
@@ -74,22 +75,6 @@ class Sim:
         self._call("DELETE", "/_sim/faults")
         self._call("DELETE", "/_sim/stats")
         self.configure(latency_ms=0, clock_skew_ms=0)
-
-
-@contextmanager
-def simulator(*args: str) -> Iterator[tuple[str, str]]:
-    """A simulator process on 127.0.0.1 (ports chosen by the OS) with ``args``: its REST and stream URLs."""
-    command = [sys.executable, "-m", "include.binance_sim", "--port", "0", *args]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    try:
-        lines = [process.stdout.readline(), process.stdout.readline()]
-        if "listening on" not in lines[0] or "streams on" not in lines[1]:
-            pytest.fail(f"simulator did not start: {lines!r}")
-        yield lines[0].rsplit(" ", 1)[-1].strip(), lines[1].rsplit(" ", 1)[-1].strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from binance_airflow.hook import BinanceHook
 from binance_airflow.kline_extract import extract_symbol
 from include.intervals import DAY_MS
 from include.kline_periods import chunks
-from include.transforms.archive import ArchiveIntegrityError, read_klines, verify
+from include.transforms.archive import ArchiveIntegrityError, csv_member, csv_rows, verify
 from include.transforms.raw_files import read_rows
 from tests.conftest import Sim, connection_uri
 
@@ -92,7 +92,7 @@ def test_archive_reader_tolerates_a_header_and_microseconds():
         archive.writestr("X-1h-2025-01-01.csv", csv)
     content = buffer.getvalue()
     verify(content, f"{hashlib.sha256(content).hexdigest()}  X-1h-2025-01-01.zip\n", "X-1h-2025-01-01.zip")
-    assert read_klines(content, "X-1h-2025-01-01.zip") == [
+    assert csv_rows(csv_member(content, "X-1h-2025-01-01.zip")) == [
         [1735689600000, "1.0", "2.0", "0.5", "1.5", "10", 1735693199999, "15", 7, "4", "6", "0"]
     ]
     with pytest.raises(ArchiveIntegrityError, match="sha256sum line"):

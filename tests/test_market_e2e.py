@@ -9,7 +9,8 @@ from datetime import timedelta
 import MySQLdb
 import pytest
 
-from tests.conftest import WAREHOUSE_DB, connection_uri, simulator
+from benchmarks.common import simulator
+from tests.conftest import WAREHOUSE_DB, connection_uri
 from tests.dag_runs import DAY, query, whole_run
 
 pytestmark = pytest.mark.dag

@@ -16,7 +16,7 @@ from include.binance_sim.archives import ArchiveStore
 from include.binance_sim.market import Market, Outage
 from include.binance_sim.server import SimServer
 from include.intervals import HOUR_MS
-from include.transforms.archive import read_klines
+from include.transforms.archive import csv_member, csv_rows
 
 DAY0 = 1714521600000  # 2024-05-01 00:00 UTC
 
@@ -102,7 +102,7 @@ def test_an_outage_leaves_the_same_hole_at_every_interval_and_in_the_archives():
     ]
     store = ArchiveStore(market)
     body, _ = store.get("/data/spot/daily/klines/BTCUSDT/1h/BTCUSDT-1h-2020-02-19.zip")
-    assert [row[0] for row in read_klines(body, "x.zip")] == opens
+    assert [row[0] for row in csv_rows(csv_member(body, "x.zip"))] == opens
 
 
 def test_paging_rules(sim_url: str):

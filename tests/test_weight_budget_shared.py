@@ -14,8 +14,9 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from benchmarks.common import simulator
 from binance_airflow.weight_budget import KEY_PREFIX, RedisCounter, WeightBudget
-from tests.conftest import ROOT, simulator
+from tests.conftest import ROOT
 
 REDIS = "redis://127.0.0.1:6379/15"
 LIMIT = 60  # weight per minute on the simulator: 54 (90 %) is the budget's ceiling

@@ -57,11 +57,6 @@ def csv_member(content: bytes, name: str) -> bytes:
     return text
 
 
-def read_klines(content: bytes, name: str) -> list[list[Any]]:
-    """The klines of an archive zip, typed as the REST API sends them (ints for times and trades)."""
-    return csv_rows(csv_member(content, name))
-
-
 def csv_rows(text: bytes) -> list[list[Any]]:
     """The klines of an archive's CSV, typed as the REST API sends them (ints for times and trades).
 

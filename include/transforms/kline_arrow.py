@@ -23,7 +23,7 @@ from include.intervals import FIXED_MS, is_aligned
 from include.transforms import archive
 from include.transforms.klines import API_SOURCE, COLUMNS, MAX_MS, row_or_reject
 from include.transforms.raw_files import read_rows
-from include.transforms.staging import NULL
+from include.transforms.staging import NULL, replacing
 
 # Up to 20 integer digits and 8 decimals (zeros beyond them allowed): at most 36 digits, which decimal128
 # parses exactly. Anything else (exponents, signs, 29 digits, a ninth decimal) is judged row by row.
@@ -235,9 +235,7 @@ def _last_per_open_time(table: pa.Table, at: np.ndarray) -> pa.Table:
 
 def write_csv(path: Path, table: pa.Table) -> int:
     """``table`` as a staging CSV (header, ``\\N`` for NULL, as ``staging.write_csv``), atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     options = pa_csv.WriteOptions(quoting_style="none", quoting_header="none", null_string=NULL)
-    pa_csv.write_csv(table, str(tmp), options)
-    tmp.replace(path)
+    with replacing(path) as tmp:
+        pa_csv.write_csv(table, str(tmp), options)
     return table.num_rows

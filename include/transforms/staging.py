@@ -6,29 +6,39 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 NULL = r"\N"
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
-    """Write ``rows`` under ``header`` to ``path`` atomically; return the number of rows written."""
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A new temporary file beside ``path`` (its folder created) that replaces ``path`` when the block ends;
+    when the block raises it is removed and ``path`` stays as it was: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(header)
-            for row in rows:
-                writer.writerow(NULL if value is None else value for value in row)
-                count += 1
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """Write ``rows`` under ``header`` to ``path`` atomically; return the number of rows written."""
+    count = 0
+    with replacing(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(NULL if value is None else value for value in row)
+            count += 1
     return count
 
 
@@ -42,15 +52,8 @@ def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
 
 def write_json(path: Path, payload: object) -> None:
     """Write ``payload`` as JSON to ``path`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, separators=(",", ":"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp, tmp.open("w", encoding="utf-8") as handle:
+        json.dump(payload, handle, separators=(",", ":"))
 
 
 def read_json(path: Path) -> Any:

@@ -94,7 +94,5 @@ TABLES: dict[str, Table] = {
     )
 }
 LOADED: list[Table] = [table for table in TABLES.values() if table.columns]
-SCHEMA_FILES: tuple[str, ...] = (
-    *(table.ddl for table in TABLES.values()),
-    *sorted(f"views/{path.name}" for path in (settings.SQL_DIR / "views").glob("*.sql")),
-)
+VIEWS: tuple[str, ...] = tuple(sorted(path.stem for path in (settings.SQL_DIR / "views").glob("*.sql")))
+SCHEMA_FILES: tuple[str, ...] = (*(table.ddl for table in TABLES.values()), *(f"views/{view}.sql" for view in VIEWS))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 from airflow.sdk import BaseHook
 
-from binance_airflow.tables import TABLES
+from binance_airflow.tables import TABLES, VIEWS
 from include import settings
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,7 @@ class Login:
 
 def readable_objects() -> list[str]:
     """What the reader may SELECT: every table but the ETL's own bookkeeping, and every view."""
-    views = sorted(path.stem for path in (settings.SQL_DIR / "views").glob("*.sql"))
-    return [table.name for table in TABLES.values() if not table.internal] + views
+    return [table.name for table in TABLES.values() if not table.internal] + list(VIEWS)
 
 
 def ensure_users(admin: MySqlHook, database: str, writer: Login, reader: Login) -> None:
@@ -60,13 +59,14 @@ def ensure_users(admin: MySqlHook, database: str, writer: Login, reader: Login) 
             cursor.execute(f"CREATE USER IF NOT EXISTS '{login.user}'@'%%' IDENTIFIED BY %s", (login.password,))
             cursor.execute(f"ALTER USER '{login.user}'@'%%' IDENTIFIED BY %s", (login.password,))
         cursor.execute(f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{writer.user}'@'%'")
-        for name in readable_objects():
+        readable = readable_objects()
+        for name in readable:
             cursor.execute(f"GRANT SELECT ON `{database}`.`{name}` TO '{reader.user}'@'%'")
         conn.commit()
     finally:
         conn.close()
     log.info("warehouse users ready: %s writes %s, %s reads %d tables and views", writer.user, database,
-             reader.user, len(readable_objects()))  # fmt: skip
+             reader.user, len(readable))  # fmt: skip
 
 
 def login_of(conn_id: str) -> Login:
