@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from binance_airflow import etl_steps as steps
@@ -95,8 +95,9 @@ def binance_etl() -> None:
         with fail_without_retry():
             return steps.extract_exchange_info(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
 
-    # Mapped over batches of symbols (at most 64 per run); each instance is labelled with its symbols. Mapped
-    # tasks do not take doc_md from their docstring, so it is given explicitly.
+    # -- klines: extract → transform → load, batch by batch -------------------------------------------------
+    # A mapped task group over batches of symbols (at most 64 per run, each instance labelled with its
+    # symbols). Mapped tasks do not take doc_md from their docstring, so it is given explicitly.
     @task(max_active_tis_per_dagrun=4, map_index_template="{{ batch_label }}", doc_md="A batch of symbols' "
           "candles as raw chunk files: archives for whole past months/days, REST otherwise.")  # fmt: skip
     def extract_klines(
@@ -105,6 +106,25 @@ def binance_etl() -> None:
         get_current_context()["batch_label"] = label
         hook = BinanceHook(settings.BINANCE_CONN_ID, weight_limit=weight_limit)
         return steps.extract_klines(window, symbols, Path(folder), hook)
+
+    @task(map_index_template="{{ batch_label }}", doc_md="Validate and deduplicate a batch of symbols' candles "
+          "into staging CSVs; invalid rows to a rejects CSV.")  # fmt: skip
+    def transform_klines(extracted: list[dict[str, Any]], window: dict[str, Any], folder: str) -> list[dict[str, Any]]:
+        get_current_context()["batch_label"] = label([item["symbol"] for item in extracted])
+        return steps.transform_klines(window, Path(folder), extracted, now_ms())
+
+    @task(max_active_tis_per_dagrun=1, map_index_template="{{ batch_label }}", doc_md="Bulk upsert of a batch's "
+          "kline staging CSVs, one transaction each; one batch at a time.")  # fmt: skip
+    def load_klines(staged: list[dict[str, Any]], run_id: Any = None) -> dict[str, Any]:
+        get_current_context()["batch_label"] = label([item["symbol"] for item in staged])
+        return {"loaded": steps.load_kline_batch(staged, run_id), "staged": staged}
+
+    @task_group(group_id="klines")
+    def klines(symbols: list[str], weight_limit: int, label: str, window: dict[str, Any], folder: str) -> Any:
+        """Each batch of symbols is extracted, transformed and loaded on its own, so one batch loads while the
+        next ones are still being extracted and transformed."""
+        extracted = extract_klines(symbols, weight_limit, label, window, folder)
+        return load_klines(transform_klines(extracted, window, folder))
 
     @task
     def extract_ticker(window: dict[str, Any], folder: str) -> str:
@@ -129,12 +149,6 @@ def binance_etl() -> None:
         """dim_symbol rows from exchangeInfo."""
         return steps.transform_symbols(Path(folder))
 
-    @task(map_index_template="{{ batch_label }}", doc_md="Validate and deduplicate a batch of symbols' candles "
-          "into staging CSVs; invalid rows to a rejects CSV.")  # fmt: skip
-    def transform_klines(extracted: list[dict[str, Any]], window: dict[str, Any], folder: str) -> list[dict[str, Any]]:
-        get_current_context()["batch_label"] = label([item["symbol"] for item in extracted])
-        return steps.transform_klines(window, Path(folder), extracted, now_ms())
-
     @task
     def transform_ticker(folder: str, raw: str) -> dict[str, Any]:
         """fact_ticker_24hr rows, stamped with each ticker's closeTime."""
@@ -157,20 +171,22 @@ def binance_etl() -> None:
         return load_table
 
     @task
-    def load_fact_kline(staged: list[list[dict[str, Any]]], run_id: Any = None) -> dict[str, Any]:
-        """Bulk upsert of every kline staging CSV, one transaction each, and the run's rejects."""
-        return steps.load_klines(steps.per_symbol(staged[:]), run_id)  # sliced: iterating probes past the end
+    def load_fact_kline(pulled: Any, run_id: Any = None) -> dict[str, Any]:
+        """fact_kline's load for the run: the batches' upserts totalled, the run's rejects recorded."""
+        batches = steps.every_batch(pulled)
+        return steps.finish_kline_load([b["loaded"] for b in batches], steps.per_symbol(batches), run_id)
 
     # -- gate ---------------------------------------------------------------------------------------------
     @task
     def reconcile_fact_kline(
-        window: dict[str, Any], folder: str, staged: list[list[dict[str, Any]]], run_id: Any = None, ti: Any = None
+        window: dict[str, Any], folder: str, batches: Any, run_id: Any = None, ti: Any = None
     ) -> dict[str, Any]:
         """Compare fact_kline with Binance: reload candles it serves again, record exchange outages in
         kline_gap, fail naming any candle the warehouse lacks though Binance has it. Returns the healing load;
         the whole report (also when failing) is the XCom ``report``."""
         hook = BinanceHook(settings.BINANCE_CONN_ID)
-        outcome = reconcile.reconcile(window, steps.per_symbol(staged[:]), Path(folder), run_id, hook, now_ms())
+        staged = steps.per_symbol(steps.every_batch(batches))
+        outcome = reconcile.reconcile(window, staged, Path(folder), run_id, hook, now_ms())
         ti.xcom_push(key="report", value=outcome)
         if outcome["unexplained"]:
             raise AirflowFailException(reconcile.failure(outcome))
@@ -190,16 +206,14 @@ def binance_etl() -> None:
     staged = {
         "dim_date": transform_dates(window, folder),
         "dim_symbol": transform_symbols(folder),
-        "fact_kline": transform_klines.partial(window=window, folder=folder).expand(
-            extracted=extract_klines.partial(window=window, folder=folder).expand_kwargs(info)
-        ),
+        "fact_kline": klines.partial(window=window, folder=folder).expand_kwargs(info),
         "fact_ticker_24hr": transform_ticker(folder, extract_ticker(window, folder)),
         "fact_balance": transform_balances(folder, extract_account(window, folder)),
     }
     info >> staged["dim_symbol"]
     loads = {t.name: (load_fact_kline if t.name == "fact_kline" else load(t.name))(staged[t.name]) for t in LOADED}
     warehouse_schema() >> [loads["dim_date"], loads["dim_symbol"], loads["fact_balance"]]
-    [loads["dim_date"], loads["dim_symbol"]] >> loads["fact_kline"]
+    [loads["dim_date"], loads["dim_symbol"]] >> staged["fact_kline"]
     loads["dim_symbol"] >> loads["fact_ticker_24hr"]
     reconciled = reconcile_fact_kline(window, folder, staged["fact_kline"])
     loads["fact_kline"] >> reconciled

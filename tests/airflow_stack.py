@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Any
 
-from tests.conftest import ROOT
+ROOT = Path(__file__).resolve().parents[1]
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 PG_DSN = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"

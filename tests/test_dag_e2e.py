@@ -196,8 +196,8 @@ def test_dagbag_imports_and_graph():
     assert set(dag.params.keys()) >= {"symbols", "interval", "start", "end"}
     assert {t.task_id for t in dag.tasks} >= {
         "binance_up", "plan", "create_schema", "extract_exchange_info", "extract_ticker", "extract_account",
-        "extract_klines", "transform_klines", "load_dim_symbol", "load_dim_date", "load_fact_kline",
-        "load_fact_ticker_24hr", "load_fact_balance", "notify",
+        "klines.extract_klines", "klines.transform_klines", "klines.load_klines", "load_dim_symbol", "load_dim_date",
+        "load_fact_kline", "load_fact_ticker_24hr", "load_fact_balance", "notify",
     }  # fmt: skip
     assert [t.task_id for t in dag.tasks if not t.doc_md] == []  # the UI explains every step
     assert dag.get_task("notify").trigger_rule == "all_done"
@@ -208,6 +208,12 @@ def test_dagbag_imports_and_graph():
     publishes = [task.replace("load_", "publish_") for task in loads]
     assert dag.get_task("notify").upstream_task_ids >= {*loads, *checks, *publishes, "reconcile_fact_kline"}
     assert dag.get_task("reconcile_fact_kline").upstream_task_ids >= {"load_fact_kline"}
+    # each batch of symbols flows extract → transform → load on its own; its load needs the dimensions
+    assert dag.get_task("klines.transform_klines").upstream_task_ids == {"klines.extract_klines", "plan"}
+    assert dag.get_task("klines.load_klines").upstream_task_ids == {
+        "klines.transform_klines", "load_dim_date", "load_dim_symbol"
+    }  # fmt: skip
+    assert dag.get_task("load_fact_kline").upstream_task_ids == {"klines.load_klines"}
     assert dag.get_task("check_fact_kline").upstream_task_ids == {"reconcile_fact_kline"}
     assert dag.get_task("publish_fact_kline").upstream_task_ids == {
         "check_fact_kline", "check_fact_kline_columns", "load_fact_kline", "reconcile_fact_kline"

@@ -22,6 +22,7 @@ import MySQLdb
 import pytest
 
 from include import settings
+from include.transforms.archive import path as archive_path
 from tests.airflow_stack import PASSWORD, USER, VIEWER, VIEWER_PASSWORD, AirflowStack
 from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
 from tests.dag_runs import assert_exact_candles, query
@@ -125,9 +126,12 @@ def test_trigger_form_in_a_real_browser_runs_the_dag_and_shows_its_log(
 
 
 def test_celery_workers_share_one_runs_mapped_tasks(stack: AirflowStack, sim_url: str, warehouse: MySQLdb.Connection):
-    """Four symbols extracted at once with slow answers: two workers of concurrency 2 must both take some."""
+    """Four symbols extracted at once with slow answers: two workers of concurrency 2 must both take some. Each
+    batch flows extract → transform → load on its own: with LTCUSDT's archive file 25 s late, other batches
+    are loaded while LTCUSDT is still being extracted."""
     sim = Sim(sim_url)
     sim.configure(latency_ms=1500)
+    sim.fault("delay", path=archive_path("LTCUSDT", "1h", "daily", "2024-05-01"), seconds=25)
     try:
         conf = {"symbols": ["BTCUSDT", "ETHUSDT", "BNBUSDT", "LTCUSDT"], "interval": "1h",
                 "start": "2024-05-01", "end": "2024-05-02"}  # fmt: skip
@@ -136,9 +140,13 @@ def test_celery_workers_share_one_runs_mapped_tasks(stack: AirflowStack, sim_url
     finally:
         sim.reset()
     instances = stack.task_instances(run["dag_run_id"])
-    mapped = [ti for ti in instances if ti["task_id"] in ("extract_klines", "transform_klines")]
-    assert len(mapped) == 8
+    mapped = [ti for ti in instances if ti["task_id"].startswith("klines.")]
+    assert len(mapped) == 12
     assert {ti["hostname"] for ti in mapped} == set(WORKERS)
+    extracts = {ti["rendered_map_index"]: ti for ti in mapped if ti["task_id"] == "klines.extract_klines"}
+    slow = extracts["LTCUSDT"]
+    loaded = [ti["end_date"] for ti in mapped if ti["task_id"] == "klines.load_klines"]
+    assert min(loaded) < slow["end_date"], "no batch was loaded while another was still being extracted"
     ran = [ti for ti in instances if ti["state"] != "skipped"]
     assert {ti["hostname"] for ti in ran} <= set(WORKERS)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -46,6 +46,6 @@ def test_a_pattern_run_loads_every_trading_usdt_symbol_in_bounded_batches(
         labels: dict[str, list[str]] = {}
         for task, label in mapped:
             labels.setdefault(task, []).append(label)
-    assert set(labels) == {"extract_klines", "transform_klines"}
-    assert len(labels["extract_klines"]) == 16 == len(labels["transform_klines"])
-    assert "S0000USDT … S0093USDT (94)" in labels["extract_klines"]  # 1,500 = 12 batches of 94 and 4 of 93
+    steps = {"klines.extract_klines", "klines.transform_klines", "klines.load_klines"}
+    assert set(labels) == steps and all(len(labels[step]) == 16 for step in steps)
+    assert "S0000USDT … S0093USDT (94)" in labels["klines.load_klines"]  # 1,500 = 12 batches of 94 and 4 of 93

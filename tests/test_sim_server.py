@@ -148,6 +148,8 @@ def test_weight_limit_gives_429_then_418(small_server: SimServer):
     assert body["code"] == -1003 and 0 < int(headers["Retry-After"]) <= 60
     _, headers, body = answers[12]
     assert int(headers["Retry-After"]) == 120 and "IP banned until" in body["msg"]
+    _, _, stats = get(base, "/_sim/stats")  # only accepted weight counts, in the minute it was used
+    assert stats["weight_by_minute"] == {str(DAY0 // 60_000): 10}
 
 
 def test_account_checks_key_and_signature(sim_url: str):

@@ -37,6 +37,7 @@ class WeightLimiter:
         self.ban_after = ban_after
         self.ban_seconds = ban_seconds
         self._ips: dict[str, _IpState] = {}
+        self._charged: dict[int, int] = {}  # minute since the epoch → weight accepted from every IP
         self._lock = threading.Lock()
 
     def charge(self, ip: str, weight: int, now_ms: int) -> Verdict:
@@ -55,7 +56,13 @@ class WeightLimiter:
                     return self._ban_verdict(state, now_ms)
                 return Verdict(429, state.used, retry_after=math.ceil((minute + 1) * 60 - now_ms / 1000))
             state.used += weight
+            self._charged[minute] = self._charged.get(minute, 0) + weight
             return Verdict(200, state.used)
+
+    def charged(self) -> dict[int, int]:
+        """Weight accepted in each calendar minute (minutes since the epoch), every IP together."""
+        with self._lock:
+            return dict(self._charged)
 
     def used(self, ip: str, now_ms: int) -> int:
         with self._lock:

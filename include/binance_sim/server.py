@@ -1,9 +1,10 @@
 """A threaded HTTP server on 127.0.0.1 that answers Binance spot REST paths from a ``Market``.
 
 Besides ``/api/v3/*`` it has a control surface for tests under ``/_sim/`` (never charged weight):
-``POST /_sim/faults`` queues a fault, ``DELETE /_sim/faults`` clears them, ``POST /_sim/config``
-sets ``latency_ms``, ``clock_skew_ms`` and ``ws_max_connection_s``, ``GET /_sim/stats`` counts requests
-per path (and stream connections and closed candles sent) and ``DELETE /_sim/stats`` zeroes them. Kline
+``POST /_sim/faults`` queues a fault, ``DELETE /_sim/faults`` clears them, ``POST /_sim/config`` sets
+``latency_ms``, ``clock_skew_ms``, ``weight_limit`` and ``ws_max_connection_s``, ``GET /_sim/stats`` counts
+requests per path (and stream connections and closed candles sent) and ``DELETE /_sim/stats`` zeroes them;
+it also has the weight accepted in each calendar minute (``weight_by_minute``, never zeroed). Kline
 archives are served under ``/data/spot/`` in the data.binance.vision layout (see ``archives.py``); the
 WebSocket kline streams on a port of their own (``streams.py``).
 """
@@ -337,6 +338,8 @@ class _Handler(BaseHTTPRequestHandler):
             config = json.loads(body)
             self.server.latency_ms = float(config.get("latency_ms", self.server.latency_ms))
             self.server.clock_skew_ms = int(config.get("clock_skew_ms", self.server.clock_skew_ms))
+            limit = int(config.get("weight_limit", self.server.weight_limit))
+            self.server.weight_limit = self.server.limiter.limit = limit
             streams = self.server.streams.settings
             streams.max_connection_s = float(config.get("ws_max_connection_s", streams.max_connection_s))
         elif path == "/_sim/stats" and method == "DELETE":
@@ -350,6 +353,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "signatures": self.server.signatures,
                     "ws_connections": streams.connections,
                     "ws_closed_candles": streams.closed_frames,
+                    "weight_by_minute": self.server.limiter.charged(),
                 },
             )
             return

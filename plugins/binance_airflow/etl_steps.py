@@ -177,9 +177,16 @@ def _staged_snapshot(path: Path, columns: tuple[str, ...], rows: list[tuple[Any,
     return {"csv": str(path), "rows": write_csv(path, columns, rows), "snapshot_times": times}
 
 
-def per_symbol(batches: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """The kline transforms' outputs (one list per batch of symbols) as one list, one item per symbol."""
-    return [item for batch in batches for item in batch]
+def every_batch(pulled: Any) -> list[dict[str, Any]]:
+    """The kline batches' load results as a list: from a mapped task group Airflow hands a downstream task a
+    list of every instance's result, but one instance's result bare (a lazy sequence is sliced: iterating it
+    probes past its end)."""
+    return [pulled] if isinstance(pulled, dict) else list(pulled[:])
+
+
+def per_symbol(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every symbol's transform output, from the batches' loads (each ``{"loaded", "staged"}``)."""
+    return [item for batch in batches for item in batch["staged"]]
 
 
 # -- load --------------------------------------------------------------------------------------
@@ -194,17 +201,32 @@ def load_klines(staged: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
     """Upsert every chunk CSV of every symbol (one transaction each) and record the run's rejects.
 
     ``staged``: every symbol's transform output (see ``per_symbol``)."""
+    loaded = load_kline_batch(staged, run_id)
+    return finish_kline_load([loaded], staged, run_id)
+
+
+def load_kline_batch(staged: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
+    """Upsert the chunk CSVs of a batch of symbols' transform outputs, one transaction each."""
     hook = warehouse_hook()
     total = LoadResult("fact_kline", 0, 0, 0)
-    all_rejects = []
     for item in staged:
         for chunk in item["files"]:
             total.add(
                 upsert_csv(hook, TABLES["fact_kline"], Path(chunk["csv"]), chunk["rows"], run_id, chunk["rejects"])
             )
-        if item["rejects"]:
-            all_rejects += read_csv(Path(item["rejects_csv"]))[1]
-    record_rejects(hook, run_id, "fact_kline", [[None if v == r"\N" else v for v in row] for row in all_rejects])
+    return total.as_dict()
+
+
+def finish_kline_load(loaded: list[dict[str, Any]], staged: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
+    """fact_kline's load for the whole run: the batches' counts (``loaded``) totalled, and every symbol's rejects
+    (``staged``: every symbol's transform output) recorded at once, replacing any earlier try's."""
+    total = LoadResult("fact_kline", 0, 0, 0)
+    for counts in loaded:
+        total.add(LoadResult(**counts))
+    all_rejects = [row for item in staged if item["rejects"] for row in read_csv(Path(item["rejects_csv"]))[1]]
+    record_rejects(
+        warehouse_hook(), run_id, "fact_kline", [[None if v == r"\N" else v for v in row] for row in all_rejects]
+    )
     return total.as_dict()
 
 

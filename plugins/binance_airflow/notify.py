@@ -51,8 +51,8 @@ def notify_run(context: Any, folder: Path, load_tasks: list[str]) -> dict[str, A
     ti, dag_run = context["ti"], context["dag_run"]
     loads = [x for x in (ti.xcom_pull(task_ids=t) for t in load_tasks) if x]
     reconciled = ti.xcom_pull(task_ids="reconcile_fact_kline", key="report")
-    states = ti.get_task_states(dag_id=dag_run.dag_id, run_ids=[dag_run.run_id]).get(dag_run.run_id, {})
-    states = {task.split(".")[0] if isinstance(task, str) else task: state for task, state in states.items()}
+    instances = ti.get_task_states(dag_id=dag_run.dag_id, run_ids=[dag_run.run_id]).get(dag_run.run_id, {})
+    states = per_task(instances, set(context["dag"].task_ids))
     states.pop(ti.task_id, None)
     window = ti.xcom_pull(task_ids="plan", key="window") or {}
     summary = steps.summarise(dag_run.run_id, loads, states, reconciled, window.get("symbols"))
@@ -62,3 +62,18 @@ def notify_run(context: Any, folder: Path, load_tasks: list[str]) -> dict[str, A
     if summary["status"] != "success":
         raise RuntimeError(f"binance_etl run failed: {', '.join(summary['failed_tasks'] or ['see the log'])}")
     return summary
+
+
+_WORST_FIRST = ("failed", "upstream_failed")
+
+
+def per_task(instances: dict[str, str], task_ids: set[str]) -> dict[str, str]:
+    """Task states by task id from Airflow's task-instance states, whose keys are ``<task_id>_<map index>``
+    for mapped instances: a mapped task is failed (or upstream_failed) if any of its instances is."""
+    states: dict[str, str] = {}
+    for key, state in instances.items():
+        task = key if key in task_ids else key.rsplit("_", 1)[0]
+        known = states.get(task)
+        if known is None or (state in _WORST_FIRST and (known not in _WORST_FIRST or state == "failed")):
+            states[task] = state
+    return states
