@@ -124,7 +124,9 @@ def main() -> None:
         print(f"{len(WORKERS)} Celery workers x 6 slots, {args.latency_ms:.0f} ms latency, {counting}", flush=True)
         try:
             stack.start()
-            for limit in args.limits:
+            for number, limit in enumerate(args.limits):
+                if number:  # a fresh minute: the weight the previous limit's runs used is past
+                    time.sleep(60 - time.time() % 60 + 0.5)
                 measure(stack, base, limit, args.minutes)
         finally:
             stack.stop()

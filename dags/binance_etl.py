@@ -85,8 +85,9 @@ def binance_etl() -> None:
         folder."""
         with fail_without_retry():
             window = resolve(params, data_interval_start, data_interval_end, logical_date)
-            window = steps.resolve_symbols(window, BinanceHook(settings.BINANCE_CONN_ID))
-        return {"window": window.as_dict(), "folder": str(steps.run_dir(run_id))}
+            folder = steps.run_dir(run_id)
+            window = steps.resolve_symbols(window, folder, BinanceHook(settings.BINANCE_CONN_ID))
+        return {"window": window.as_dict(), "folder": str(folder)}
 
     # -- extract (Getting Data) --------------------------------------------------------------------------
     @task
@@ -194,9 +195,9 @@ def binance_etl() -> None:
 
     # -- notify ---------------------------------------------------------------------------------------------
     @task(trigger_rule="all_done", retries=0, on_failure_callback=None)
-    def notify(folder: str, **context: Any) -> dict[str, Any]:
+    def notify(folder: str | None, **context: Any) -> dict[str, Any]:
         """Report rows per table, healed candles, outages, failed tasks or checks (the old tMessageBox)."""
-        return notify_run(context, Path(folder), [f"load_{t.name}" for t in LOADED])
+        return notify_run(context, Path(folder) if folder else None, [f"load_{t.name}" for t in LOADED])
 
     # The diagram: extract → transform → load → gate → publish → notify.
     run = plan()

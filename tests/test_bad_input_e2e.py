@@ -9,7 +9,7 @@ import MySQLdb
 import pytest
 
 from tests.conftest import WAREHOUSE_DB, Sim
-from tests.dag_runs import DAY, load_dag, query, run_dag
+from tests.dag_runs import DAY, load_dag, query, run_dag, summary
 
 pytestmark = pytest.mark.dag
 
@@ -50,6 +50,15 @@ def test_bad_params_fail_fast_naming_the_problem(
     assert message in output
     assert binance_conn.requests("/api/v3/klines") == requests_before
     assert query(warehouse, f"SELECT * FROM {WAREHOUSE_DB}.fact_kline ORDER BY open_time") == before
+
+
+def test_a_run_whose_plan_fails_still_reports_it(airflow_db: None, binance_conn: Sim, webhook: list[dict]):
+    """No run folder was fixed, yet notify reports the failed run rather than crash on the missing folder."""
+    dag = load_dag("binance_etl")
+    conf = {"symbols": ["BTCUSDT"], "interval": "1h", "start": "2024-05-03", "end": "2024-05-01"}
+    assert dag.test(run_conf=conf).state == "failed"
+    report = summary(webhook)
+    assert report["status"] == "failed" and report["failed_tasks"] == ["plan"]
 
 
 def test_a_warehouse_that_points_nowhere_fails_the_run_naming_it(

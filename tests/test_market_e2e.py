@@ -3,6 +3,8 @@ even beyond Airflow's max_map_length (1024) - a simulator listing 1,500 USDT sym
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -33,6 +35,9 @@ def test_a_pattern_run_loads_every_trading_usdt_symbol_in_bounded_batches(
     monkeypatch.setattr(settings, "KLINE_BATCHES", 16)  # the default is 64; fewer task instances run faster here
     run = whole_run(DAY, DAY + timedelta(days=1), ["*USDT"], interval="1d")
     assert run.state == "success"
+    with urllib.request.urlopen(f"{market_url}/_sim/stats", timeout=10) as response:
+        requests = json.loads(response.read())["requests"]
+    assert requests["/api/v3/exchangeInfo"] == 1  # plan's read serves extract_exchange_info too (weight 20 once)
     loaded = query(warehouse, f"SELECT symbol, COUNT(*) FROM {WAREHOUSE_DB}.fact_kline GROUP BY symbol ORDER BY 1")
     assert loaded == [(symbol, 1) for symbol in USDT]  # not ETHBTC, not the delisted OLDUSDT
 

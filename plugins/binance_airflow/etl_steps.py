@@ -49,23 +49,35 @@ def window_of(plan: dict[str, Any]) -> RunWindow:
 # -- extract -----------------------------------------------------------------------------------
 
 
-def resolve_symbols(window: RunWindow, hook: BinanceHook) -> RunWindow:
-    """``window`` with its symbol patterns (``*USDT``) replaced by the TRADING symbols they match now."""
+def resolve_symbols(window: RunWindow, folder: Path, hook: BinanceHook) -> RunWindow:
+    """``window`` with its symbol patterns (``*USDT``) replaced by the TRADING symbols they match now; the
+    exchangeInfo read for that is kept in ``folder`` for ``extract_exchange_info`` (weight 20 once, not twice)."""
     if not any(symbol_selection.is_pattern(s) for s in window.symbols):
         return window
-    symbols = symbol_selection.expand(window.symbols, hook.exchange_info()["symbols"])
+    info = hook.exchange_info()
+    write_json(_planned_exchange_info(folder), info)
+    symbols = symbol_selection.expand(window.symbols, info["symbols"])
     log.info("symbols %s resolved to %d symbols: %s", ", ".join(window.symbols), len(symbols), " ".join(symbols))
     return replace(window, symbols=symbols)
 
 
+def _planned_exchange_info(folder: Path) -> Path:
+    return folder / "raw" / "exchange_info.plan.json"
+
+
 def extract_exchange_info(plan: dict[str, Any], folder: Path, hook: BinanceHook) -> list[dict[str, Any]]:
-    """exchangeInfo for the run's symbols; fails naming any symbol Binance does not list.
+    """exchangeInfo for the run's symbols (as ``resolve_symbols`` read it, if it did); fails naming any symbol
+    Binance does not list.
 
     Returns the batches of symbols the kline tasks map over, each ``{"symbols", "weight_limit", "label"}``:
     at most ``settings.KLINE_BATCHES`` whatever the number of symbols.
     """
     window = window_of(plan)
-    info = hook.exchange_info()
+    if (planned := _planned_exchange_info(folder)).exists():
+        info = read_json(planned)
+        hook.adopt_rate_limits(info)
+    else:
+        info = hook.exchange_info()
     snapshots.symbol_rows(info, window.symbols)
     wanted = set(window.symbols)
     info["symbols"] = [s for s in info["symbols"] if s["symbol"] in wanted]

@@ -185,6 +185,11 @@ class BinanceHook(HttpHook):
         """exchangeInfo (for ``symbols`` or all); also adopts its REQUEST_WEIGHT per-minute limit."""
         params = {"symbols": _json_list(symbols)} if symbols else {}
         info = self.get("/api/v3/exchangeInfo", params, weight=20)
+        self.adopt_rate_limits(info)
+        return info
+
+    def adopt_rate_limits(self, info: dict[str, Any]) -> None:
+        """Take the REQUEST_WEIGHT per-minute limit that an exchangeInfo answer states."""
         for limit in info.get("rateLimits", []):
             if (limit.get("rateLimitType"), limit.get("interval"), limit.get("intervalNum")) == (
                 "REQUEST_WEIGHT",
@@ -192,7 +197,6 @@ class BinanceHook(HttpHook):
                 1,
             ):
                 self.budget.limit = int(limit["limit"])
-        return info
 
     def ticker_24hr(self, symbols: list[str] | None = None) -> list[dict[str, Any]]:
         """24-hour rolling statistics, one call for all ``symbols`` (or every symbol)."""

@@ -46,8 +46,9 @@ def task_failed(context: Any) -> None:
     WebhookNotifier(json=dict(TASK_FAILED))(context)
 
 
-def notify_run(context: Any, folder: Path, load_tasks: list[str]) -> dict[str, Any]:
-    """Summarise the run from the load tasks' XComs, the reconciliation and the task states; log, post, clean up."""
+def notify_run(context: Any, folder: Path | None, load_tasks: list[str]) -> dict[str, Any]:
+    """Summarise the run from the load tasks' XComs, the reconciliation and the task states; log, post, clean up
+    (``folder`` is None when ``plan`` failed before fixing it)."""
     ti, dag_run = context["ti"], context["dag_run"]
     loads = [x for x in (ti.xcom_pull(task_ids=t) for t in load_tasks) if x]
     reconciled = ti.xcom_pull(task_ids="reconcile_fact_kline", key="report")
@@ -58,7 +59,8 @@ def notify_run(context: Any, folder: Path, load_tasks: list[str]) -> dict[str, A
     summary = steps.summarise(dag_run.run_id, loads, states, reconciled, window.get("symbols"))
     log.info("\n%s", steps.format_summary(summary))
     WebhookNotifier(json=summary).notify(context)
-    steps.clean_staging(folder, summary["status"] == "success")
+    if folder is not None:
+        steps.clean_staging(folder, summary["status"] == "success")
     if summary["status"] != "success":
         raise RuntimeError(f"binance_etl run failed: {', '.join(summary['failed_tasks'] or ['see the log'])}")
     return summary
