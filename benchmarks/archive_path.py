@@ -1,22 +1,29 @@
 """The archive path end to end: N symbols' years of 1m klines from monthly archive files into MariaDB.
 
-Usage: .venv/bin/python -m benchmarks.archive_path [--symbols 1] [--years 8]
+Usage: .venv/bin/python -m benchmarks.archive_path [--symbols 1] [--years 8] [--airflow]
 The simulator publishes monthly archives (data.binance.vision layout, SHA-256 checksums) for each
 symbol from 2018-01-01; every file is downloaded once first (so the simulator has built and cached them
 all before the clock starts) and its closes summed as the reference. Then the DAG's steps run outside
-Airflow: dimensions, extract (download, verify, unzip), transform (validated staging CSVs), load (bulk
-upsert). Prints seconds and rows/s per step, rows/s end to end, peak RSS, and whether the warehouse's
-row count and close checksum equal the files'.
+Airflow, one after the other: dimensions, extract (download, verify, unzip), transform (validated staging
+CSVs), load (bulk upsert); prints seconds and rows/s per step, rows/s end to end and peak RSS. With
+``--airflow`` one binance_etl run does it instead, under Airflow's scheduler (api-server, scheduler,
+dag-processor, LocalExecutor with parallelism 4, tests/airflow_stack.py), where the batches of symbols
+overlap: prints the run's wall time (queued to finished) and rows/s. Either way it checks that the
+warehouse's row count and close checksum equal the files'.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
+import shutil
+import tempfile
 import urllib.request
 import zipfile
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from benchmarks.common import (
     close_checksum,
@@ -28,6 +35,7 @@ from benchmarks.common import (
     use_connections,
 )
 from include.transforms.archive import path as archive_path
+from tests.airflow_stack import AirflowStack
 
 BENCH_DB = "binance_bench_archive_path"
 
@@ -52,10 +60,34 @@ def published(base: str, symbols: list[str], labels: list[str]) -> tuple[int, in
     return count, total
 
 
+def through_airflow(symbols: list[str], start: datetime, end: datetime) -> float:
+    """One binance_etl run of ``symbols`` over [start, end) under Airflow's scheduler; the run's seconds from
+    start to end (the deployment's start-up not counted)."""
+    home = Path(tempfile.mkdtemp(prefix="airflow-archive-path-"))
+    connections = {k: os.environ[k] for k in ("AIRFLOW_CONN_BINANCE_DEFAULT", "AIRFLOW_CONN_BINANCE_WAREHOUSE")}
+    stack = AirflowStack(home, connections, (), "airflow_bench_archive_path")
+    stack.env |= {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "AIRFLOW__CORE__PARALLELISM": "4"}
+    try:
+        stack.start()
+        conf = {"symbols": symbols, "interval": "1m", "start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}"}
+        run_id = stack.api("POST", "/api/v2/dags/binance_etl/dagRuns", {"logical_date": None, "conf": conf})[
+            "dag_run_id"
+        ]
+        if stack.wait_for_run(run_id, timeout=7200) != "success":
+            raise SystemExit(f"the run failed; logs in {home}")
+        run = stack.api("GET", f"/api/v2/dags/binance_etl/dagRuns/{run_id}")
+    finally:
+        stack.stop()
+    took = datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])
+    shutil.rmtree(home, ignore_errors=True)
+    return took.total_seconds()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--symbols", type=int, default=1, help="the majors, then S0005USDT…")
     parser.add_argument("--years", type=float, default=8, help="from 2018-01-01, in whole months")
+    parser.add_argument("--airflow", action="store_true", help="one binance_etl run under Airflow's scheduler")
     args = parse_args(parser, {"years": 1 / 12, "symbols": 1})
     majors = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT"]
     symbols = (majors + [f"S{i:04d}USDT" for i in range(len(majors), args.symbols)])[: args.symbols]
@@ -68,13 +100,17 @@ def main() -> None:
         use_connections(base, BENCH_DB, archives=True)
         fresh_warehouse(BENCH_DB)
         reference = published(base, symbols, labels)
-        seconds = run_steps(symbols, "1m", int(start.timestamp() * 1000), int(end.timestamp() * 1000))
+        if args.airflow:
+            seconds = {"rows": float(reference[0]), "Airflow run": through_airflow(symbols, start, end)}
+        else:
+            seconds = run_steps(symbols, "1m", int(start.timestamp() * 1000), int(end.timestamp() * 1000))
     rows = int(seconds.pop("rows"))
     for step, took in seconds.items():
         print(f"{step:<10} {took:7.1f} s" + (f" = {rows / took:>9,.0f} rows/s" if step != "dimensions" else ""))
     total = sum(seconds.values())
+    where = "one binance_etl run under Airflow" if args.airflow else f"peak RSS {peak_rss_mb():.0f} MB"
     print(f"end to end {total:7.1f} s = {rows / total:>9,.0f} rows/s for {rows:,} candles ({len(symbols)} "
-          f"symbol(s) x {len(labels)} monthly archives of 1m); peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+          f"symbol(s) x {len(labels)} monthly archives of 1m); {where}")  # fmt: skip
     mine = close_checksum(BENCH_DB)
     verdict = "IDENTICAL" if mine == reference else "DIFFER"
     print(f"rows and close checksum: warehouse {mine}, archive files {reference}: {verdict}")

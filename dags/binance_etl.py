@@ -98,9 +98,12 @@ def binance_etl() -> None:
 
     # -- klines: extract → transform → load, batch by batch -------------------------------------------------
     # A mapped task group over batches of symbols (at most 64 per run, each instance labelled with its
-    # symbols). Mapped tasks do not take doc_md from their docstring, so it is given explicitly.
-    @task(max_active_tis_per_dagrun=4, map_index_template="{{ batch_label }}", doc_md="A batch of symbols' "
-          "candles as raw chunk files: archives for whole past months/days, REST otherwise.")  # fmt: skip
+    # symbols). Depth first: when slots are scarce a ready load goes before a transform and a transform before
+    # an extract (absolute priorities 3, 2, 1), so batches flow through instead of piling up in staging. Mapped
+    # tasks do not take doc_md from their docstring, so it is given explicitly.
+    @task(max_active_tis_per_dagrun=4, map_index_template="{{ batch_label }}", weight_rule="absolute",
+          priority_weight=1, doc_md="A batch of symbols' candles as raw chunk files: archives for whole past "
+          "months/days, REST otherwise.")  # fmt: skip
     def extract_klines(
         symbols: list[str], weight_limit: int, label: str, window: dict[str, Any], folder: str
     ) -> list[dict[str, Any]]:
@@ -108,14 +111,15 @@ def binance_etl() -> None:
         hook = BinanceHook(settings.BINANCE_CONN_ID, weight_limit=weight_limit)
         return steps.extract_klines(window, symbols, Path(folder), hook)
 
-    @task(map_index_template="{{ batch_label }}", doc_md="Validate and deduplicate a batch of symbols' candles "
-          "into staging CSVs; invalid rows to a rejects CSV.")  # fmt: skip
+    @task(map_index_template="{{ batch_label }}", weight_rule="absolute", priority_weight=2, doc_md="Validate "
+          "and deduplicate a batch of symbols' candles into staging CSVs; invalid rows to a rejects CSV.")  # fmt: skip
     def transform_klines(extracted: list[dict[str, Any]], window: dict[str, Any], folder: str) -> list[dict[str, Any]]:
         get_current_context()["batch_label"] = label([item["symbol"] for item in extracted])
         return steps.transform_klines(window, Path(folder), extracted, now_ms())
 
-    @task(max_active_tis_per_dagrun=1, map_index_template="{{ batch_label }}", doc_md="Bulk upsert of a batch's "
-          "kline staging CSVs, one transaction each; one batch at a time.")  # fmt: skip
+    @task(max_active_tis_per_dagrun=1, map_index_template="{{ batch_label }}", weight_rule="absolute",
+          priority_weight=3, doc_md="Bulk upsert of a batch's kline staging CSVs, one transaction each; one batch "
+          "at a time.")  # fmt: skip
     def load_klines(staged: list[dict[str, Any]], run_id: Any = None) -> dict[str, Any]:
         get_current_context()["batch_label"] = label([item["symbol"] for item in staged])
         return {"loaded": steps.load_kline_batch(staged, run_id), "staged": staged}

@@ -214,6 +214,9 @@ def test_dagbag_imports_and_graph():
         "klines.transform_klines", "load_dim_date", "load_dim_symbol"
     }  # fmt: skip
     assert dag.get_task("load_fact_kline").upstream_task_ids == {"klines.load_klines"}
+    flow = [dag.get_task(f"klines.{step}").priority_weight for step in ("extract_klines", "transform_klines",
+                                                                         "load_klines")]  # fmt: skip
+    assert flow == sorted(set(flow))  # depth first: a ready load before a transform, a transform before an extract
     assert dag.get_task("check_fact_kline").upstream_task_ids == {"reconcile_fact_kline"}
     assert dag.get_task("publish_fact_kline").upstream_task_ids == {
         "check_fact_kline", "check_fact_kline_columns", "load_fact_kline", "reconcile_fact_kline"
