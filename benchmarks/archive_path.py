@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import shutil
-import tempfile
 import urllib.request
 import zipfile
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 from benchmarks.common import (
+    airflow_deployment,
     close_checksum,
     fresh_warehouse,
     parse_args,
@@ -35,7 +32,6 @@ from benchmarks.common import (
     use_connections,
 )
 from include.transforms.archive import path as archive_path
-from tests.airflow_stack import AirflowStack
 
 BENCH_DB = "binance_bench_archive_path"
 
@@ -63,23 +59,16 @@ def published(base: str, symbols: list[str], labels: list[str]) -> tuple[int, in
 def through_airflow(symbols: list[str], start: datetime, end: datetime) -> float:
     """One binance_etl run of ``symbols`` over [start, end) under Airflow's scheduler; the run's seconds from
     start to end (the deployment's start-up not counted)."""
-    home = Path(tempfile.mkdtemp(prefix="airflow-archive-path-"))
-    connections = {k: os.environ[k] for k in ("AIRFLOW_CONN_BINANCE_DEFAULT", "AIRFLOW_CONN_BINANCE_WAREHOUSE")}
-    stack = AirflowStack(home, connections, (), "airflow_bench_archive_path")
-    stack.env |= {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "AIRFLOW__CORE__PARALLELISM": "4"}
-    try:
-        stack.start()
+    local = {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "AIRFLOW__CORE__PARALLELISM": "4"}
+    with airflow_deployment("airflow_bench_archive_path", **local) as stack:
         conf = {"symbols": symbols, "interval": "1m", "start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}"}
         run_id = stack.api("POST", "/api/v2/dags/binance_etl/dagRuns", {"logical_date": None, "conf": conf})[
             "dag_run_id"
         ]
         if stack.wait_for_run(run_id, timeout=7200) != "success":
-            raise SystemExit(f"the run failed; logs in {home}")
+            raise SystemExit(f"the run failed; logs in {stack.home}")
         run = stack.api("GET", f"/api/v2/dags/binance_etl/dagRuns/{run_id}")
-    finally:
-        stack.stop()
     took = datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])
-    shutil.rmtree(home, ignore_errors=True)
     return took.total_seconds()
 
 

@@ -18,19 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import signal
 import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-from benchmarks.common import fresh_warehouse, parse_args, simulator, use_connections
+from benchmarks.common import airflow_deployment, fresh_warehouse, parse_args, simulator, use_connections
 from tests.airflow_stack import AirflowStack
 
 METADATA_DB = "airflow_bench_budget"
@@ -110,27 +104,19 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--no-redis", action="store_true", help="each task counts its own weight")
     args = parse_args(parser, {"minutes": 0, "limits": [6000]})
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the deployment is stopped on the way out
-    home = Path(tempfile.mkdtemp(prefix="airflow-budget-"))
     listed = ",".join(f"{s}@2018-01-01" for s in SYMBOLS)
+    budget = "" if args.no_redis else f"redis://127.0.0.1:6379/{BUDGET_REDIS_DB}"
+    counting = "each task counting its own weight" if args.no_redis else "one budget in Redis"
     with simulator("--symbols", listed, "--latency-ms", str(args.latency_ms)) as (base, _):
         use_connections(base, BENCH_DB, archives=False)
         fresh_warehouse(BENCH_DB)
-        connections = {k: os.environ[k] for k in ("AIRFLOW_CONN_BINANCE_DEFAULT", "AIRFLOW_CONN_BINANCE_WAREHOUSE")}
-        stack = AirflowStack(home, connections, WORKERS, METADATA_DB)
-        budget = "" if args.no_redis else f"redis://127.0.0.1:6379/{BUDGET_REDIS_DB}"
-        stack.env |= {"AIRFLOW__CELERY__WORKER_CONCURRENCY": "6", "BINANCE_ETL_WEIGHT_REDIS": budget}
-        counting = "each task counting its own weight" if args.no_redis else "one budget in Redis"
         print(f"{len(WORKERS)} Celery workers x 6 slots, {args.latency_ms:.0f} ms latency, {counting}", flush=True)
-        try:
-            stack.start()
+        celery = {"AIRFLOW__CELERY__WORKER_CONCURRENCY": "6", "BINANCE_ETL_WEIGHT_REDIS": budget}
+        with airflow_deployment(METADATA_DB, WORKERS, **celery) as stack:
             for number, limit in enumerate(args.limits):
                 if number:  # a fresh minute: the weight the previous limit's runs used is past
                     time.sleep(60 - time.time() % 60 + 0.5)
                 measure(stack, base, limit, args.minutes)
-        finally:
-            stack.stop()
-    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Shared benchmark plumbing: the simulator in its own process, the Airflow connections, peak RSS."""
+"""Shared benchmark plumbing: the simulator in its own process, the Airflow connections, an Airflow deployment,
+peak RSS."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ import argparse
 import json
 import os
 import resource
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import MySQLdb
+
+if TYPE_CHECKING:
+    from tests.airflow_stack import AirflowStack
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE_ENV = "BINANCE_BENCH_SMOKE"
@@ -57,6 +64,27 @@ def use_connections(base_url: str | None, database: str, archives: bool = True, 
         extra = {"archive_url": base_url if archives else "", "stream_url": stream_url}
         conn = {"conn_type": "http", "host": base_url, "extra": extra}
         os.environ["AIRFLOW_CONN_BINANCE_DEFAULT"] = json.dumps(conn)
+
+
+@contextmanager
+def airflow_deployment(metadata_db: str, workers: tuple[str, ...] = (), **env: str) -> Iterator[AirflowStack]:
+    """A started Airflow deployment (tests/airflow_stack.py) on the connections ``use_connections`` set, with
+    ``env`` added to its settings; stopped on the way out, SIGTERM included. Its home (logs) is removed only
+    when the block ends normally."""
+    from tests.airflow_stack import AirflowStack
+
+    home = Path(tempfile.mkdtemp(prefix="airflow-bench-"))
+    connections = {k: os.environ[k] for k in ("AIRFLOW_CONN_BINANCE_DEFAULT", "AIRFLOW_CONN_BINANCE_WAREHOUSE")}
+    stack = AirflowStack(home, connections, workers, metadata_db)
+    stack.env |= env
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+        signal.signal(signal.SIGTERM, previous)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def fresh_warehouse(database: str) -> None:

@@ -66,7 +66,7 @@ def notify_run(context: Any, folder: Path | None, load_tasks: list[str]) -> dict
     return summary
 
 
-_WORST_FIRST = ("failed", "upstream_failed")
+_SEVERITY = {"failed": 2, "upstream_failed": 1}  # any other state: 0
 
 
 def per_task(instances: dict[str, str], task_ids: set[str]) -> dict[str, str]:
@@ -75,7 +75,6 @@ def per_task(instances: dict[str, str], task_ids: set[str]) -> dict[str, str]:
     states: dict[str, str] = {}
     for key, state in instances.items():
         task = key if key in task_ids else key.rsplit("_", 1)[0]
-        known = states.get(task)
-        if known is None or (state in _WORST_FIRST and (known not in _WORST_FIRST or state == "failed")):
+        if task not in states or _SEVERITY.get(state, 0) > _SEVERITY.get(states[task], 0):
             states[task] = state
     return states
