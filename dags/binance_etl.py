@@ -117,9 +117,9 @@ def binance_etl() -> None:
         get_current_context()["batch_label"] = label([item["symbol"] for item in extracted])
         return steps.transform_klines(window, Path(folder), extracted, now_ms())
 
-    @task(max_active_tis_per_dagrun=1, map_index_template="{{ batch_label }}", weight_rule="absolute",
-          priority_weight=3, doc_md="Bulk upsert of a batch's kline staging CSVs, one transaction each; one batch "
-          "at a time.")  # fmt: skip
+    @task(max_active_tis_per_dagrun=settings.KLINE_LOADS, map_index_template="{{ batch_label }}",
+          weight_rule="absolute", priority_weight=3, doc_md="Bulk upsert of a batch's kline staging CSVs, one "
+          "transaction each; `BINANCE_ETL_KLINE_LOADS` (2) batches at a time.")  # fmt: skip
     def load_klines(staged: list[dict[str, Any]], run_id: Any = None) -> dict[str, Any]:
         get_current_context()["batch_label"] = label([item["symbol"] for item in staged])
         return {"loaded": steps.load_kline_batch(staged, run_id), "staged": staged}
@@ -225,7 +225,7 @@ def binance_etl() -> None:
     ends = []
     for table in LOADED:
         checked = reconciled if table.name == "fact_kline" else loads[table.name]
-        gates = quality_gate(table.name, table.gate) if table.gate else []
+        gates = [quality_gate(table.name, table.gate)] if table.gate else []
         checked >> gates
         published = publish(table)([loads[table.name], *([reconciled] if table.name == "fact_kline" else [])])
         (gates or [checked]) >> published

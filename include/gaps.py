@@ -48,6 +48,15 @@ def grid(start_ms: int, end_ms: int, interval: str, anchor_ms: int) -> Hole | No
     return Hole(first, end_ms, count) if count > 0 else None
 
 
+def unbroken(interval: str, count: int, first: int, last: int, phases: tuple[int, int]) -> bool:
+    """True when a loaded series certainly has no jump: ``count`` candles from ``first`` to ``last`` whose open
+    times modulo the interval's width range over ``phases`` (min, max). All on one phase and as many as the
+    grid points from first to last: every consecutive pair is exactly one interval apart. Months vary in
+    width, so a 1M series is never known unbroken this way."""
+    step = FIXED_MS.get(interval)
+    return step is not None and phases[0] == phases[1] and count == (last - first) // step + 1
+
+
 def find_holes(
     interval: str,
     expected_start: int,

@@ -24,6 +24,8 @@ KEEP_STAGING = os.environ.get("BINANCE_ETL_KEEP_STAGING", "false").lower() in ("
 WEIGHT_REDIS_URL = os.environ.get("BINANCE_ETL_WEIGHT_REDIS") or None
 # Most kline task instances per step and run, whatever the number of symbols (symbols go in batches).
 KLINE_BATCHES = int(os.environ.get("BINANCE_ETL_KLINE_BATCHES", "64"))
+# Kline batches loaded at once per run: each load is one MariaDB connection, which uses one server core.
+KLINE_LOADS = int(os.environ.get("BINANCE_ETL_KLINE_LOADS", "2"))
 EXTRACT_WORKERS = int(os.environ.get("BINANCE_ETL_EXTRACT_WORKERS", "4"))
 # First retry delay of a failed task (doubling on each retry, two retries).
 RETRY_DELAY_S = float(os.environ.get("BINANCE_ETL_RETRY_DELAY", "30"))

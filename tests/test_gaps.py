@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from include.gaps import Hole, find_holes, grid
+from include.gaps import Hole, find_holes, grid, unbroken
 from include.intervals import FIXED_MS, month_start
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00Z, a Monday
@@ -59,3 +59,31 @@ def test_a_window_starting_mid_candle_expects_the_next_grid_time():
 def test_nothing_loaded_expects_the_whole_range():
     assert find_holes("1d", T0, T0 + 5 * 86_400_000, None, None, []) == [Hole(T0, T0 + 5 * 86_400_000, 5)]
     assert find_holes("1d", T0, T0, None, None, []) == []
+
+
+def bounds(interval: str, loaded: list[int]) -> tuple[str, int, int, int, tuple[int, int]]:
+    """What the warehouse's bounds query returns for ``loaded``: count, first, last, phase range."""
+    phases = [o % FIXED_MS[interval] for o in loaded] if interval in FIXED_MS else [0, 1]
+    return interval, len(loaded), min(loaded), max(loaded), (min(phases), max(phases))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    interval=st.sampled_from(INTERVALS),
+    offsets=st.sets(st.integers(0, 40), min_size=1),
+    unit=st.sampled_from([1, 60_000, 3_600_000, 86_400_000]),
+)
+def test_a_series_is_called_unbroken_only_when_no_two_consecutive_candles_are_more_than_an_interval_apart(
+    interval: str, offsets: set[int], unit: int
+):
+    """Any open times at all, on the grid or off it: when the bounds say unbroken, the jumps query (which the
+    reconciliation then skips) would have found nothing."""
+    loaded = sorted(T0 + offset * unit for offset in offsets)
+    if unbroken(*bounds(interval, loaded)):
+        width = FIXED_MS[interval]
+        assert all(b - a <= width for a, b in itertools.pairwise(loaded))
+
+
+@given(interval=st.sampled_from(INTERVALS), size=st.integers(1, 500))
+def test_a_complete_series_is_known_unbroken_without_looking_for_jumps_except_in_months(interval: str, size: int):
+    assert unbroken(*bounds(interval, opens(interval, T0, size))) == (interval != "1M")

@@ -190,3 +190,41 @@ def test_the_database_is_the_env_override_else_the_connections_schema_else_binan
     monkeypatch.delenv("BINANCE_ETL_WAREHOUSE_DB")
     monkeypatch.setenv("AIRFLOW_CONN_BINANCE_WAREHOUSE", json.dumps({**conn, "schema": ""}))
     assert database() == "binance_dw"
+
+
+def test_a_load_chosen_as_a_deadlock_victim_is_retried_and_lands(schema: MySQLdb.Connection, tmp_path: Path):
+    """Kline batches load two at a time, so a load can meet another writer. Here another transaction holds the
+    file's second key, the load holds its first and waits, then the other asks for the first: MariaDB breaks
+    the deadlock by rolling back the load (it wrote less). The load starts again and upserts the whole file."""
+    path = tmp_path / "dim_date.csv"
+    rows = dim_date.hours(DAY_MS, DAY_MS + 2 * 3_600_000)
+    written = write_csv(path, dim_date.COLUMNS, rows)
+    other = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="", db=WAREHOUSE_DB)
+    cur = other.cursor()
+    marks = ", ".join(["%s"] * len(dim_date.COLUMNS))
+    insert = f"INSERT INTO dim_date ({', '.join(dim_date.COLUMNS)}) VALUES ({marks})"
+    cur.executemany(insert, dim_date.hours(DAY_MS + 10 * 86_400_000, DAY_MS + 20 * 86_400_000))  # a heavier writer
+    cur.execute(insert, rows[1])
+    outcome: dict[str, object] = {}
+
+    def load() -> None:
+        try:
+            outcome["result"] = upsert_csv(warehouse_hook(), TABLES["dim_date"], path, written, "run-1")
+        except Exception as err:  # the test reports whatever the load raised
+            outcome["error"] = err
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    waits = "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS"
+    deadline = time.monotonic() + 30
+    while rows_of(schema, waits) == [(0,)]:
+        assert time.monotonic() < deadline, "the load never waited for the other transaction's key"
+        time.sleep(0.2)  # InnoDB refreshes its lock tables only after 0.1 s without a read
+    cur.execute(insert, rows[0])  # closes the cycle: MariaDB rolls the load back
+    other.commit()
+    other.close()
+    loader.join(timeout=60)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["result"].inserted + outcome["result"].updated + outcome["result"].unchanged == 2
+    assert rows_of(schema, "SELECT COUNT(*) FROM dim_date") == [(2 + 10 * 24,)]
+    assert rows_of(schema, "SELECT batch, rows_in FROM etl_run_log") == [("dim_date.csv", 2)]

@@ -23,7 +23,7 @@ from airflow.providers.mysql.hooks.mysql import MySqlHook
 from binance_airflow.hook import KLINES_PAGE, BinanceHook, Kline
 from binance_airflow.tables import TABLES
 from binance_airflow.warehouse import LoadResult, record_rejects, transaction, upsert_csv, warehouse_hook
-from include.gaps import Hole, find_holes, grid
+from include.gaps import Hole, find_holes, grid, unbroken
 from include.intervals import FIXED_MS, next_open
 from include.run_window import RunWindow
 from include.sql_files import sql
@@ -64,10 +64,15 @@ class Finding:
 
 
 def loaded_series(db: MySqlHook, symbol: str, interval: str, start_ms: int, end_ms: int) -> Series:
+    """The series' bounds, and its jumps: looked for (a window over every candle) only when the bounds do not
+    already prove there is none, as they do for the common complete series."""
+    step = FIXED_MS.get(interval, 0)
     params = {"symbol": symbol, "interval": interval, "start": sql_datetime(start_ms), "end": sql_datetime(end_ms),
-              "months": int(interval == "1M"), "micros": FIXED_MS.get(interval, 0) * 1000}  # fmt: skip
-    _, first, last = db.get_first(sql("quality/kline_bounds.sql"), parameters=params)
-    jumps = db.get_records(sql("quality/kline_jumps.sql"), parameters=params) if first is not None else []
+              "months": int(interval == "1M"), "micros": step * 1000, "step": step}  # fmt: skip
+    count, first, last, low_phase, high_phase = db.get_first(sql("quality/kline_bounds.sql"), parameters=params)
+    if first is None or unbroken(interval, count, first, last, (low_phase, high_phase)):
+        return Series(first, last, [])
+    jumps = db.get_records(sql("quality/kline_jumps.sql"), parameters=params)
     return Series(first, last, [(int(a), int(b)) for a, b in jumps])
 
 

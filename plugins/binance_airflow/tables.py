@@ -57,9 +57,9 @@ TABLES: dict[str, Table] = {
                     # every candle in the window is one this run staged, or one Binance served only when asked
                     # again (reconcile): none from elsewhere
                     "rows_match_extracted": f"COUNT(*) = {loaded_rows('fact_kline')} + {_HEALED}",
+                    **no_nulls("open", "high", "low", "close", "volume"),
+                    "low_not_negative": "COALESCE(MIN(low), 0) >= 0",
                 },
-                no_nulls("open", "high", "close", "volume")
-                | {"low": {"null_check": {"equal_to": 0}, "min": {"geq_to": 0}}},
             ),
         ),
         Table(

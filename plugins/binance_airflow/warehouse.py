@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import random
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -11,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import MySQLdb
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -148,6 +151,11 @@ _LOAD = (
 )
 
 
+# MariaDB errors after which the whole transaction was rolled back and running it again can succeed.
+LOCK_CONFLICTS = {1213: "deadlock", 1205: "lock wait timeout"}
+LOCK_RETRIES = 3
+
+
 def upsert_csv(
     hook: MySqlHook, table: Table, csv_path: Path, expected_rows: int, run_id: str, rejects: int = 0
 ) -> LoadResult:
@@ -158,8 +166,27 @@ def upsert_csv(
     temporary copy of ``table``, is checked, and is upserted set-based. Fails with StagingFileError,
     leaving ``table`` untouched, when the file does not hold exactly ``expected_rows`` clean rows.
     Records the load in ``etl_run_log`` (one row per run, table and staging file; a retried load
-    replaces its row, so nothing is counted twice) in the same transaction.
+    replaces its row, so nothing is counted twice) in the same transaction. A transaction MariaDB rolls
+    back on a lock conflict with another writer (a deadlock, a lock wait timeout) is run again, up to
+    ``LOCK_RETRIES`` times.
     """
+    attempt = 0
+    while True:
+        try:
+            return _upsert_csv_once(hook, table, csv_path, expected_rows, run_id, rejects)
+        except MySQLdb.OperationalError as err:
+            conflict = LOCK_CONFLICTS.get(err.args[0])
+            attempt += 1
+            if conflict is None or attempt > LOCK_RETRIES:
+                raise
+            log.warning("%s: %s with another writer, transaction rolled back; loading it again (%d of %d)",
+                        csv_path.name, conflict, attempt, LOCK_RETRIES)  # fmt: skip
+            time.sleep(attempt * random.uniform(0.5, 1.5))
+
+
+def _upsert_csv_once(
+    hook: MySqlHook, table: Table, csv_path: Path, expected_rows: int, run_id: str, rejects: int
+) -> LoadResult:
     started = _now()
     name, columns = table.name, table.columns
     cols = ", ".join(f"`{c}`" for c in columns)
