@@ -56,6 +56,16 @@ def task_states(run_id: str) -> dict[str, str]:
         return {task_id: str(state) for task_id, state in rows}
 
 
+def task_tries(run_id: str) -> dict[str, int]:
+    """Task id → how many tries it took in one run."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(TaskInstance.task_id, TaskInstance.try_number).filter(TaskInstance.run_id == run_id)
+        return dict(rows)
+
+
 def asset_events(run_id: str) -> list[str]:
     """Names of the assets one run updated, sorted."""
     from airflow.models.asset import AssetEvent, AssetModel

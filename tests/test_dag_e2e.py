@@ -11,7 +11,16 @@ import pytest
 
 from binance_airflow.schema_tasks import create_warehouse
 from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
-from tests.dag_runs import DAY, assert_exact_candles, expected, query, run_dag, scheduled_run, whole_run
+from tests.dag_runs import (
+    DAY,
+    assert_exact_candles,
+    expected,
+    query,
+    run_dag,
+    scheduled_run,
+    task_tries,
+    whole_run,
+)
 
 pytestmark = pytest.mark.dag
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
@@ -154,9 +163,14 @@ def test_run_without_api_key_skips_balances(
 def test_unknown_symbol_fails_the_run_naming_it(
     airflow_db: None, warehouse: MySQLdb.Connection, monkeypatch: pytest.MonkeyPatch, sim: Sim
 ):
+    """Binance answers HTTP 400 (-1121 Invalid symbol) to exchangeInfo and to the 24hr ticker: a request that
+    will never succeed, so each task fails on its first try instead of waiting out its retries."""
     monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim.base_url))
-    assert run_dag(DAY, DAY + timedelta(hours=6), ["BTCUSDT", "DOGEUSDT"]) == "failed"
+    run = whole_run(DAY, DAY + timedelta(hours=6), ["BTCUSDT", "DOGEUSDT"])
+    assert run.state == "failed"
     assert sim.requests("/api/v3/klines") == 0
+    tries = task_tries(run.run_id)
+    assert (tries["extract_exchange_info"], tries["extract_ticker"]) == (1, 1)
 
 
 def test_rejected_candle_lands_in_etl_reject_and_the_webhook_report(

@@ -19,6 +19,14 @@ class BinanceAPIError(BinanceError):
         self.path, self.status, self.code, self.msg = path, status, code, msg
 
 
+class BinanceRequestRejected(BinanceAPIError, AirflowFailException):
+    """HTTP 400: Binance finds the request itself invalid (an unknown symbol, a bad parameter).
+
+    It is also an ``AirflowFailException``: a task retry would send the same request, so the task fails at
+    once (a ``-1021`` timestamp the hook could not fix by resyncing its clock included).
+    """
+
+
 class BinanceBannedError(BinanceError, AirflowFailException):
     """HTTP 418: the IP is banned; the hook stops at once instead of making the ban longer.
 

@@ -15,7 +15,7 @@ from airflow.exceptions import AirflowNotFoundException
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.log import mask_secret
 
-from binance_airflow.errors import BinanceAPIError, BinanceBannedError
+from binance_airflow.errors import BinanceAPIError, BinanceBannedError, BinanceRequestRejected
 from binance_airflow.signing import encode_query, signed_query
 from binance_airflow.transport import RetryPolicy, Transient, get, retry_after
 from binance_airflow.weight_budget import WeightBudget, counter_for
@@ -160,7 +160,7 @@ class BinanceHook(HttpHook):
             raise Transient(f"HTTP {status} with an undecodable body ({kind}, {len(response.content)} bytes)") from None
         if status >= 400:
             code, msg = (body.get("code"), body.get("msg", "")) if isinstance(body, dict) else (None, str(body))
-            raise BinanceAPIError(path, status, code, msg)
+            raise (BinanceRequestRejected if status == 400 else BinanceAPIError)(path, status, code, msg)
         return body
 
     def _now_ms(self) -> int:
