@@ -46,24 +46,24 @@ def run_dag(start: datetime, end: datetime, symbols: list[str], interval: str = 
     return whole_run(start, end, symbols, interval).state
 
 
-def task_states(run_id: str) -> dict[str, str]:
-    """Task id → state of one run (mapped tasks: the state of their last map index)."""
+def _per_task(run_id: str, column: str) -> dict[str, Any]:
+    """Task id → one TaskInstance column of one run (mapped tasks: the value of their last map index)."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        rows = session.query(TaskInstance.task_id, TaskInstance.state).filter(TaskInstance.run_id == run_id)
-        return {task_id: str(state) for task_id, state in rows}
+        query = session.query(TaskInstance.task_id, getattr(TaskInstance, column))
+        return dict(query.filter(TaskInstance.run_id == run_id))
+
+
+def task_states(run_id: str) -> dict[str, str]:
+    """Task id → state of one run (mapped tasks: the state of their last map index)."""
+    return {task_id: str(state) for task_id, state in _per_task(run_id, "state").items()}
 
 
 def task_tries(run_id: str) -> dict[str, int]:
     """Task id → how many tries it took in one run."""
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        rows = session.query(TaskInstance.task_id, TaskInstance.try_number).filter(TaskInstance.run_id == run_id)
-        return dict(rows)
+    return _per_task(run_id, "try_number")
 
 
 def asset_events(run_id: str) -> list[str]:
