@@ -7,7 +7,7 @@ all before the clock starts) and its closes summed as the reference. Then the DA
 Airflow, one after the other: dimensions, extract (download, verify, unzip), transform (validated staging
 CSVs), load (bulk upsert); prints seconds and rows/s per step, rows/s end to end and peak RSS. With
 ``--airflow`` one binance_etl run does it instead, under Airflow's scheduler (api-server, scheduler,
-dag-processor, LocalExecutor with parallelism 4, tests/airflow_stack.py), where the batches of symbols
+dag-processor, LocalExecutor with parallelism 4, harness/airflow_stack.py), where the batches of symbols
 overlap (``--loads`` of them loaded at once): prints the run's wall time (started to finished), rows/s and
 how long the kline steps' tasks, the reconciliation and the gate ran. Either way it checks that the
 warehouse's row count and close checksum equal the files'.
@@ -30,9 +30,9 @@ from benchmarks.common import (
     parse_args,
     peak_rss_mb,
     run_steps,
-    simulator,
     use_connections,
 )
+from harness.simulator import simulator
 from include import settings
 from include.transforms.archive import path as archive_path
 
@@ -68,8 +68,11 @@ def through_airflow(symbols: list[str], start: datetime, end: datetime, loads: i
     """One binance_etl run of ``symbols`` over [start, end) under Airflow's scheduler, ``loads`` kline batches
     loaded at once; the run's seconds from start to end (the deployment's start-up not counted). Prints how
     long the tasks of the kline steps, the reconciliation and the gate ran (summed over a step's batches)."""
-    local = {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "AIRFLOW__CORE__PARALLELISM": "4",
-             "BINANCE_ETL_KLINE_LOADS": str(loads)}  # fmt: skip
+    local = {
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "BINANCE_ETL_KLINE_LOADS": str(loads),
+    }
     with airflow_deployment("airflow_bench_archive_path", **local) as stack:
         conf = {"symbols": symbols, "interval": "1m", "start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}"}
         run_id = stack.api("POST", "/api/v2/dags/binance_etl/dagRuns", {"logical_date": None, "conf": conf})[
@@ -79,8 +82,13 @@ def through_airflow(symbols: list[str], start: datetime, end: datetime, loads: i
             raise SystemExit(f"the run failed; logs in {stack.home}")
         run = stack.api("GET", f"/api/v2/dags/binance_etl/dagRuns/{run_id}")
         instances = stack.task_instances(run_id)
-    for task_id in ("klines.extract_klines", "klines.transform_klines", "klines.load_klines", "reconcile_fact_kline",
-                    "check_fact_kline"):  # fmt: skip
+    for task_id in (
+        "klines.extract_klines",
+        "klines.transform_klines",
+        "klines.load_klines",
+        "reconcile_fact_kline",
+        "check_fact_kline",
+    ):
         ran = [seconds_between(ti) for ti in instances if ti["task_id"] == task_id]
         print(f"{task_id:<24} {sum(ran):7.1f} s" + (f" in {len(ran)} task instances" if len(ran) > 1 else ""))
     return seconds_between(run)
@@ -91,8 +99,12 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=1, help="the majors, then S0005USDT…")
     parser.add_argument("--years", type=float, default=8, help="from 2018-01-01, in whole months")
     parser.add_argument("--airflow", action="store_true", help="one binance_etl run under Airflow's scheduler")
-    parser.add_argument("--loads", type=int, default=settings.KLINE_LOADS, help="with --airflow: kline batches "
-                        "loaded at once (BINANCE_ETL_KLINE_LOADS)")  # fmt: skip
+    parser.add_argument(
+        "--loads",
+        type=int,
+        default=settings.KLINE_LOADS,
+        help="with --airflow: kline batches loaded at once (BINANCE_ETL_KLINE_LOADS)",
+    )
     args = parse_args(parser, {"years": 1 / 12, "symbols": 1})
     majors = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT"]
     symbols = (majors + [f"S{i:04d}USDT" for i in range(len(majors), args.symbols)])[: args.symbols]
@@ -114,8 +126,10 @@ def main() -> None:
         print(f"{step:<10} {took:7.1f} s" + (f" = {rows / took:>9,.0f} rows/s" if step != "dimensions" else ""))
     total = sum(seconds.values())
     where = "one binance_etl run under Airflow" if args.airflow else f"peak RSS {peak_rss_mb():.0f} MB"
-    print(f"end to end {total:7.1f} s = {rows / total:>9,.0f} rows/s for {rows:,} candles ({len(symbols)} "
-          f"symbol(s) x {len(labels)} monthly archives of 1m); {where}")  # fmt: skip
+    print(
+        f"end to end {total:7.1f} s = {rows / total:>9,.0f} rows/s for {rows:,} candles ({len(symbols)} "
+        f"symbol(s) x {len(labels)} monthly archives of 1m); {where}"
+    )
     mine = close_checksum(BENCH_DB)
     verdict = "IDENTICAL" if mine == reference else "DIFFER"
     print(f"rows and close checksum: warehouse {mine}, archive files {reference}: {verdict}")

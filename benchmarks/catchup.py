@@ -27,7 +27,8 @@ import MySQLdb
 import psutil
 import psycopg2
 
-from benchmarks.common import ROOT, fresh_warehouse, parse_args, simulator, use_connections
+from benchmarks.common import ROOT, fresh_warehouse, parse_args, use_connections
+from harness.simulator import simulator
 from include.run_periods import period_end
 
 METADATA_DB = "airflow_bench"
@@ -171,9 +172,11 @@ def main() -> None:
         print(f"wall time {wall / 60:.1f} min for {owed} runs owed from {args.start} to {now:%Y-%m-%d}: {states}")
         executed = scalar("SELECT COUNT(*) FROM task_instance WHERE dag_id = 'binance_etl' AND state IS NOT NULL", True)
         print(f"task instances executed: {executed}")
-        print(f"rows loaded: fact_kline {scalar('SELECT COUNT(*) FROM fact_kline', False):,}; "
-              f"peak RSS of the process tree {peak:,.0f} MB; parallelism {args.parallelism}, "
-              f"{args.latency_ms:.0f} ms latency")  # fmt: skip
+        print(
+            f"rows loaded: fact_kline {scalar('SELECT COUNT(*) FROM fact_kline', False):,}; "
+            f"peak RSS of the process tree {peak:,.0f} MB; parallelism {args.parallelism}, "
+            f"{args.latency_ms:.0f} ms latency"
+        )
     if states.get("success", 0) != owed:
         raise SystemExit(f"not every owed run succeeded: {states} of {owed}; logs in {home}")
     shutil.rmtree(home, ignore_errors=True)

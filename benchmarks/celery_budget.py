@@ -3,7 +3,7 @@
 Usage: .venv/bin/python -m benchmarks.celery_budget [--limits 6000 1200] [--minutes 2] [--latency-ms 50]
        [--no-redis]
 Starts the simulator (``--latency-ms`` per request; archives off, so every candle costs weight) and a
-CeleryExecutor deployment (tests/airflow_stack.py: api-server, scheduler, dag-processor, two Celery workers
+CeleryExecutor deployment (harness/airflow_stack.py: api-server, scheduler, dag-processor, two Celery workers
 of 6 slots each, PostgreSQL metadata, Redis broker) whose tasks share one budget in Redis
 (BINANCE_ETL_WEIGHT_REDIS; ``--no-redis``: each task counts its own). For each limit in ``--limits`` it sets
 the simulator's weight limit (exchangeInfo states it, the tasks adopt it), triggers two binance_etl runs of
@@ -24,8 +24,9 @@ import urllib.request
 from collections import Counter
 from typing import Any
 
-from benchmarks.common import airflow_deployment, fresh_warehouse, parse_args, simulator, use_connections
-from tests.airflow_stack import AirflowStack
+from benchmarks.common import airflow_deployment, fresh_warehouse, parse_args, use_connections
+from harness.airflow_stack import AirflowStack
+from harness.simulator import simulator
 
 METADATA_DB = "airflow_bench_budget"
 BENCH_DB = "binance_bench_budget"
@@ -58,10 +59,13 @@ def measure(stack: AirflowStack, base: str, limit: int, minutes: int) -> None:
     subprocess.run(["redis-cli", "-n", str(BUDGET_REDIS_DB), "FLUSHDB"], check=True, capture_output=True)
     conf = {"interval": "1m", "start": "2022-01-01", "end": "2024-01-01"}
     run_ids = [
-        stack.api("POST", "/api/v2/dags/binance_etl/dagRuns", {"logical_date": None,
-                  "conf": {**conf, "symbols": SYMBOLS[half * 8 : half * 8 + 8]}})["dag_run_id"]
+        stack.api(
+            "POST",
+            "/api/v2/dags/binance_etl/dagRuns",
+            {"logical_date": None, "conf": {**conf, "symbols": SYMBOLS[half * 8 : half * 8 + 8]}},
+        )["dag_run_id"]
         for half in (0, 1)
-    ]  # fmt: skip
+    ]
     deadline = time.monotonic() + 300
     while sum((running := running_extracts(stack, run_ids)).values()) < CONCURRENT:
         if time.monotonic() > deadline:
@@ -83,13 +87,18 @@ def measure(stack: AirflowStack, base: str, limit: int, minutes: int) -> None:
             time.sleep(max(0.0, min(3.0, (minute + 1) * 60 - time.time())))
         time.sleep(0.5)
         weight = int(sim_call(base, "GET", "/_sim/stats")["weight_by_minute"].get(str(minute), 0))
-        print(f"  {time.strftime('%H:%M', time.gmtime(minute * 60))} UTC: weight {weight} of {limit} "
-              f"({100 * weight / limit:.0f}%); extract tasks running, fewest seen: {sum(fewest.values())} "
-              f"({dict(fewest)})", flush=True)  # fmt: skip
+        print(
+            f"  {time.strftime('%H:%M', time.gmtime(minute * 60))} UTC: weight {weight} of {limit} "
+            f"({100 * weight / limit:.0f}%); extract tasks running, fewest seen: {sum(fewest.values())} "
+            f"({dict(fewest)})",
+            flush=True,
+        )
     after = sim_call(base, "GET", "/_sim/stats")["requests"]
     for status in ("HTTP 429", "HTTP 418"):
-        print(f"  answered {status}: {after.get(status, 0) - rejected_before.get(status, 0)} while measured, "
-              f"{after.get(status, 0)} since the start")  # fmt: skip
+        print(
+            f"  answered {status}: {after.get(status, 0) - rejected_before.get(status, 0)} while measured, "
+            f"{after.get(status, 0)} since the start"
+        )
     for run_id in run_ids:
         stack.api("PATCH", f"/api/v2/dags/binance_etl/dagRuns/{run_id}", {"state": "failed"})
     deadline = time.monotonic() + 120

@@ -1,5 +1,5 @@
-"""Shared benchmark plumbing: the simulator in its own process, the Airflow connections, an Airflow deployment,
-peak RSS."""
+"""Shared benchmark plumbing: arguments (and their smoke mode), the Airflow connections, a started Airflow
+deployment, a fresh warehouse, checksums, peak RSS, the ETL's steps outside Airflow."""
 
 from __future__ import annotations
 
@@ -9,18 +9,16 @@ import os
 import resource
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import MySQLdb
 
-if TYPE_CHECKING:
-    from tests.airflow_stack import AirflowStack
+from harness.airflow_stack import AirflowStack
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE_ENV = "BINANCE_BENCH_SMOKE"
@@ -34,22 +32,6 @@ def parse_args(parser: argparse.ArgumentParser, smoke: dict[str, Any]) -> argpar
         vars(args).update(smoke)
         print(f"{SMOKE_ENV}=1: a tiny input ({', '.join(f'{k}={v}' for k, v in smoke.items())}); figures mean nothing")
     return args
-
-
-@contextmanager
-def simulator(*args: str) -> Iterator[tuple[str, str]]:
-    """``python -m include.binance_sim --port 0 ARGS`` on 127.0.0.1; yields its REST and stream URLs."""
-    command = [sys.executable, "-m", "include.binance_sim", "--port", "0", *args]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    lines = [process.stdout.readline(), process.stdout.readline()]
-    try:
-        if "listening on" not in lines[0] or "streams on" not in lines[1]:
-            raise RuntimeError(f"simulator did not start: {lines!r}")
-        yield lines[0].rsplit(" ", 1)[-1].strip(), lines[1].rsplit(" ", 1)[-1].strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def use_connections(base_url: str | None, database: str, archives: bool = True, stream_url: str = "") -> None:
@@ -68,11 +50,9 @@ def use_connections(base_url: str | None, database: str, archives: bool = True, 
 
 @contextmanager
 def airflow_deployment(metadata_db: str, workers: tuple[str, ...] = (), **env: str) -> Iterator[AirflowStack]:
-    """A started Airflow deployment (tests/airflow_stack.py) on the connections ``use_connections`` set, with
+    """A started Airflow deployment (harness/airflow_stack.py) on the connections ``use_connections`` set, with
     ``env`` added to its settings; stopped on the way out, SIGTERM included. Its home (logs) is removed only
     when the block ends normally."""
-    from tests.airflow_stack import AirflowStack
-
     home = Path(tempfile.mkdtemp(prefix="airflow-bench-"))
     connections = {k: os.environ[k] for k in ("AIRFLOW_CONN_BINANCE_DEFAULT", "AIRFLOW_CONN_BINANCE_WAREHOUSE")}
     stack = AirflowStack(home, connections, workers, metadata_db)
@@ -89,7 +69,7 @@ def airflow_deployment(metadata_db: str, workers: tuple[str, ...] = (), **env: s
 
 def fresh_warehouse(database: str) -> None:
     """Drop and recreate ``database`` with the project's schema."""
-    from binance_airflow.schema_tasks import create_warehouse
+    from binance_airflow.warehouse.schema import create_warehouse
 
     conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="", autocommit=True)
     conn.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
@@ -119,10 +99,12 @@ def run_steps(symbols: list[str], interval: str, start_ms: int, end_ms: int) -> 
     import tempfile
     import time
 
-    from binance_airflow import etl_steps as steps
-    from binance_airflow.hook import BinanceHook
+    from binance_airflow.binance.hook import BinanceHook
+    from binance_airflow.etl import steps
+    from binance_airflow.warehouse.tables import TABLES
+    from include.run_window import RunWindow
 
-    plan = {"symbols": symbols, "interval": interval, "start_ms": start_ms, "end_ms": end_ms, "as_of_ms": end_ms}
+    window = RunWindow(symbols, interval, start_ms, end_ms, end_ms)
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-steps-") as tmp:
         folder, hook = Path(tmp), BinanceHook()
@@ -132,13 +114,13 @@ def run_steps(symbols: list[str], interval: str, start_ms: int, end_ms: int) -> 
             nonlocal clock
             seconds[step], clock = time.perf_counter() - clock, time.perf_counter()
 
-        steps.extract_exchange_info(plan, folder, hook)
-        steps.load_table("dim_symbol", steps.transform_symbols(folder), "bench")
-        steps.load_table("dim_date", steps.transform_dates(plan, folder), "bench")
+        steps.extract_exchange_info(window, folder, hook)
+        steps.load_table("dim_symbol", steps.stage_table(TABLES["dim_symbol"], window, folder), "bench")
+        steps.load_table("dim_date", steps.stage_table(TABLES["dim_date"], window, folder), "bench")
         lap("dimensions")
-        extracted = steps.extract_klines(plan, symbols, folder, hook)
+        extracted = steps.extract_klines(window, symbols, folder, hook)
         lap("extract")
-        staged = steps.transform_klines(plan, folder, extracted, int(time.time() * 1000))
+        staged = steps.transform_klines(window, folder, extracted, int(time.time() * 1000))
         lap("transform")
         seconds["rows"] = steps.load_klines(staged, "bench")["rows_in"]
         lap("load")

@@ -21,8 +21,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=30, help="days of rolling origins (24 h each)")
     args = parse_args(parser, {"folds": 2})
-    print(f"model {forecasting.MODEL} (season {forecasting.SEASON} h, last {forecasting.TRAIN_WINDOW} h per fit), "
-          f"horizon {forecasting.HORIZON} h, {args.folds} origins one day apart")  # fmt: skip
+    print(
+        f"model {forecasting.MODEL} (season {forecasting.SEASON} h, last {forecasting.TRAIN_WINDOW} h per fit), "
+        f"horizon {forecasting.HORIZON} h, {args.folds} origins one day apart"
+    )
     print("| series | hours | MASE vs naive | MAPE % | 80 % interval coverage | 95 % interval coverage | fit s |")
     print("|---|---|---|---|---|---|---|")
     for name, path in FILES.items():
@@ -31,8 +33,10 @@ def main() -> None:
         started = time.perf_counter()
         metrics = forecasting.score(forecasting.folds(closes, args.folds))
         seconds = time.perf_counter() - started
-        print(f"| {name} | {len(closes)} | {metrics.mase:.3f} | {metrics.mape:.2f} | {metrics.coverage[80]:.1%} | "
-              f"{metrics.coverage[95]:.1%} | {seconds:.1f} |")  # fmt: skip
+        print(
+            f"| {name} | {len(closes)} | {metrics.mase:.3f} | {metrics.mape:.2f} | {metrics.coverage[80]:.1%} | "
+            f"{metrics.coverage[95]:.1%} | {seconds:.1f} |"
+        )
 
 
 if __name__ == "__main__":

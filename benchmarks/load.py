@@ -28,8 +28,9 @@ BENCH_DB = "binance_bench_load"
 
 def stage(rows: int, folder: Path) -> list[dict]:
     """Chunk CSVs (a month each) holding ``rows`` BTCUSDT 1m klines from 2018-01-01, plus dim_date rows."""
-    from binance_airflow.tables import TABLES
-    from binance_airflow.warehouse import upsert_csv, warehouse_hook
+    from binance_airflow.warehouse.connection import warehouse_hook
+    from binance_airflow.warehouse.loads import upsert_csv
+    from binance_airflow.warehouse.tables import TABLES
 
     market = Market(parse_symbols("BTCUSDT", "2018-01-01"))
     end_ms = START_MS + rows * MINUTE_MS
@@ -55,7 +56,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parse_args(parser, {"rows": 5_000})
     use_connections(None, BENCH_DB)
-    from binance_airflow.etl_steps import load_klines
+    from binance_airflow.etl.steps import load_klines
 
     fresh_warehouse(BENCH_DB)
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
@@ -65,9 +66,11 @@ def main() -> None:
             started = time.perf_counter()
             result = load_klines(staged, f"bench-{label}")
             seconds = time.perf_counter() - started
-            print(f"load {label:<16} {result['rows_in']:>9,} rows in {seconds:6.1f} s = "
-                  f"{result['rows_in'] / seconds:>9,.0f} rows/s (inserted {result['inserted']:,}, "
-                  f"updated {result['updated']:,}, unchanged {result['unchanged']:,})")  # fmt: skip
+            print(
+                f"load {label:<16} {result['rows_in']:>9,} rows in {seconds:6.1f} s = "
+                f"{result['rows_in'] / seconds:>9,.0f} rows/s (inserted {result['inserted']:,}, "
+                f"updated {result['updated']:,}, unchanged {result['unchanged']:,})"
+            )
     print(f"peak RSS {peak_rss_mb():.0f} MB")
 
 

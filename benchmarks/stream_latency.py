@@ -16,8 +16,9 @@ import resource
 import statistics
 import time
 
-from benchmarks.common import fresh_warehouse, parse_args, peak_rss_mb, simulator, use_connections
+from benchmarks.common import fresh_warehouse, parse_args, peak_rss_mb, use_connections
 from binance_airflow.stream.__main__ import QUIET
+from harness.simulator import simulator
 
 BENCH_DB = "binance_bench_stream"
 

@@ -24,7 +24,8 @@ from decimal import Decimal
 
 import MySQLdb
 
-from benchmarks.common import ROOT, fresh_warehouse, parse_args, simulator, use_connections
+from benchmarks.common import ROOT, fresh_warehouse, parse_args, use_connections
+from harness.simulator import simulator
 from include.binance_sim.__main__ import parse_symbols
 from include.binance_sim.market import Market
 
@@ -53,10 +54,20 @@ def main() -> None:
     with simulator("--symbols", ",".join(names), "--start", "2026-01-01") as (base, streams):
         use_connections(base, BENCH_DB, stream_url=streams)
         fresh_warehouse(BENCH_DB)
-        env = {**os.environ, "AIRFLOW_VAR_BINANCE_STREAM": json.dumps({"symbols": names, "intervals": ["1s"]}),
-               "BINANCE_STREAM_LOOKBACK": "0", "BINANCE_STREAM_SILENCE": "4"}  # fmt: skip
-        service = subprocess.Popen([sys.executable, "-m", "binance_airflow.stream"], cwd=ROOT, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        env = {
+            **os.environ,
+            "AIRFLOW_VAR_BINANCE_STREAM": json.dumps({"symbols": names, "intervals": ["1s"]}),
+            "BINANCE_STREAM_LOOKBACK": "0",
+            "BINANCE_STREAM_SILENCE": "4",
+        }
+        service = subprocess.Popen(
+            [sys.executable, "-m", "binance_airflow.stream"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         started = time.time()
         for minute, kind in enumerate((FAULTS * 10)[: max(1, int(args.minutes))]):
             time.sleep(max(0.0, started + 20 + minute * 60 - time.time()))
@@ -77,20 +88,27 @@ def main() -> None:
     missing = extra = differing = total = 0
     for symbol in names:
         cur = conn.cursor()
-        cur.execute("SELECT open_time_ms, `open`, high, low, `close`, volume FROM fact_kline WHERE symbol = %s "
-                    "AND `interval` = '1s' AND open_time_ms < %s ORDER BY open_time", (symbol, ended_ms))  # fmt: skip
+        cur.execute(
+            "SELECT open_time_ms, `open`, high, low, `close`, volume FROM fact_kline WHERE symbol = %s "
+            "AND `interval` = '1s' AND open_time_ms < %s ORDER BY open_time",
+            (symbol, ended_ms),
+        )
         got = {row[0]: row[1:] for row in cur.fetchall()}
         table = market.klines(symbol, "1s", min(got), ended_ms - 1, 10**7)
-        want = {int(o): tuple(Decimal(int(table[f][i])) / 10**8 for f in ("open", "high", "low", "close", "volume"))
-                for i, o in enumerate(table["open_time"])}  # fmt: skip
+        want = {
+            int(o): tuple(Decimal(int(table[f][i])) / 10**8 for f in ("open", "high", "low", "close", "volume"))
+            for i, o in enumerate(table["open_time"])
+        }
         missing += len(want.keys() - got.keys())
         extra += len(got.keys() - want.keys())
         differing += sum(got[o] != want[o] for o in want.keys() & got.keys())
         total += len(want)
     healed = re.search(r"healed (\d+) candles over REST", summary[-1])
-    print(f"{args.minutes:g} min at 1s, {args.symbols} symbols, {len(FAULTS[: max(1, int(args.minutes))])} kinds of "
-          f"fault: {total:,} candles served; missing {missing}, extra {extra}, differing {differing}; "
-          f"healed over REST {healed.group(1) if healed else '?'}")  # fmt: skip
+    print(
+        f"{args.minutes:g} min at 1s, {args.symbols} symbols, {len(FAULTS[: max(1, int(args.minutes))])} kinds of "
+        f"fault: {total:,} candles served; missing {missing}, extra {extra}, differing {differing}; "
+        f"healed over REST {healed.group(1) if healed else '?'}"
+    )
     print(summary[-1].split("stream service stopped: ", 1)[-1])
     if missing or extra or differing:
         raise SystemExit("the warehouse does not equal the server")

@@ -15,19 +15,24 @@ import argparse
 import time
 from datetime import UTC, datetime
 
-from benchmarks.common import (
-    close_checksum,
-    fresh_warehouse,
-    parse_args,
-    peak_rss_mb,
-    run_steps,
-    simulator,
-    use_connections,
-)
+from benchmarks.common import close_checksum, fresh_warehouse, parse_args, peak_rss_mb, run_steps, use_connections
+from harness.simulator import simulator
 
 START = datetime(2018, 1, 1, tzinfo=UTC)
-COLUMNS = ["open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume", "trades",
-           "taker_base", "taker_quote", "ignore"]  # fmt: skip
+COLUMNS = [
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "trades",
+    "taker_base",
+    "taker_quote",
+    "ignore",
+]
 
 BENCH_DB = "binance_bench_vs_peer"
 
@@ -63,13 +68,23 @@ def archive_peer(base_url: str, start_ms: int, end_ms: int) -> int:
     rows, replace = 0, True
     whole_days = -(-end_ms // 86_400_000) * 86_400_000  # every file needed, the last one cut below
     for chunk in chunks(start_ms, whole_days, "1m", complete_before_ms=whole_days):
-        frame = pd.read_csv(base_url + path("BTCUSDT", "1m", str(chunk.archive), chunk.label), header=None,
-                            names=COLUMNS, compression="zip")  # fmt: skip
+        frame = pd.read_csv(
+            base_url + path("BTCUSDT", "1m", str(chunk.archive), chunk.label),
+            header=None,
+            names=COLUMNS,
+            compression="zip",
+        )
         frame = frame[(frame["open_time"] >= start_ms) & (frame["open_time"] < end_ms)]
         frame["open_time"] = pd.to_datetime(frame["open_time"], unit="ms")
         frame["close_time"] = pd.to_datetime(frame["close_time"], unit="ms")
-        frame.to_sql("peer_archive_kline", engine, if_exists="replace" if replace else "append", index=False,
-                     chunksize=10_000, method="multi")  # fmt: skip
+        frame.to_sql(
+            "peer_archive_kline",
+            engine,
+            if_exists="replace" if replace else "append",
+            index=False,
+            chunksize=10_000,
+            method="multi",
+        )
         rows, replace = rows + len(frame), False
     return rows
 
@@ -90,8 +105,11 @@ def main() -> None:
         use_connections(base, BENCH_DB, archives=True)
         fresh_warehouse(BENCH_DB)
         results = {}
-        jobs = {"this project": lambda: ours(start_ms, end_ms), "archive peer": lambda: archive_peer(base, start_ms,
-                end_ms), "REST peer": lambda: peer(base, start_ms, end_ms)}  # fmt: skip
+        jobs = {
+            "this project": lambda: ours(start_ms, end_ms),
+            "archive peer": lambda: archive_peer(base, start_ms, end_ms),
+            "REST peer": lambda: peer(base, start_ms, end_ms),
+        }
         for name, job in jobs.items():
             started = time.perf_counter()
             rows = job()

@@ -23,13 +23,14 @@ import tempfile
 import time
 import urllib.request
 
-from benchmarks.common import ROOT, parse_args, simulator
+from benchmarks.common import ROOT, parse_args
+from harness.simulator import simulator
 
 EXTRACT = """
 import shutil, sys
 from pathlib import Path
-from binance_airflow.hook import BinanceHook
-from binance_airflow.kline_extract import extract_symbol
+from binance_airflow.binance.hook import BinanceHook
+from binance_airflow.etl.kline_extract import extract_symbol
 hook = BinanceHook()
 hook.exchange_info()  # adopts the limit it states
 for symbol in SYMBOLS:  # 8 years of 1m each; far more than the minutes measured
@@ -58,8 +59,12 @@ def main() -> None:
         simulator(*sim_args, "--weight-limit", str(args.limit)) as (base, _),
         tempfile.TemporaryDirectory(prefix="bench-weight-") as tmp,
     ):
-        env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}", "BINANCE_ETL_WEIGHT_REDIS": args.redis,
-               "AIRFLOW_CONN_BINANCE_DEFAULT": json.dumps({"conn_type": "http", "host": base})}  # fmt: skip
+        env = {
+            **os.environ,
+            "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}",
+            "BINANCE_ETL_WEIGHT_REDIS": args.redis,
+            "AIRFLOW_CONN_BINANCE_DEFAULT": json.dumps({"conn_type": "http", "host": base}),
+        }
         children = [
             subprocess.Popen(
                 [sys.executable, "-c", EXTRACT, f"{tmp}/{i}", str(args.workers)],
@@ -84,9 +89,11 @@ def main() -> None:
                 after = stats(base)["requests"].get("/api/v3/klines", 0)
                 weight = 2 * (after - before)
                 budget = "one budget in Redis" if args.redis else "a budget each"
-                print(f"minute {minute}: {after - before} kline requests = weight {weight} of {args.limit} "
-                      f"({100 * weight / args.limit:.0f}%) at {args.latency_ms:.0f} ms latency, {args.processes} "
-                      f"process(es) x {args.workers} threads, {budget}")  # fmt: skip
+                print(
+                    f"minute {minute}: {after - before} kline requests = weight {weight} of {args.limit} "
+                    f"({100 * weight / args.limit:.0f}%) at {args.latency_ms:.0f} ms latency, {args.processes} "
+                    f"process(es) x {args.workers} threads, {budget}"
+                )
                 before = after
             if any(child.poll() is not None for child in children):
                 raise SystemExit("an extraction ended before the measurement did")

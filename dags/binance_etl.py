@@ -24,21 +24,24 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from binance_airflow import etl_steps as steps
-from binance_airflow import reconcile
-from binance_airflow.dag_defaults import default_args
-from binance_airflow.hook import BinanceHook
-from binance_airflow.notify import notify_run
-from binance_airflow.publish import publish
-from binance_airflow.quality import MACROS, quality_gate
-from binance_airflow.schema_tasks import warehouse_schema
-from binance_airflow.sensor import BinanceApiSensor
-from binance_airflow.tables import LOADED
-from binance_airflow.timetable import HistoryThenDailyTimetable
-from include import settings
+from binance_airflow.binance.hook import BinanceHook
+from binance_airflow.binance.sensor import BinanceApiSensor
+from binance_airflow.etl import reconcile, steps
+from binance_airflow.etl.dag_defaults import default_args
+from binance_airflow.etl.notify import notify_run
+from binance_airflow.etl.run_folder import run_dir
+from binance_airflow.etl.timetable import HistoryThenDailyTimetable
+from binance_airflow.warehouse.checks import MACROS, quality_gate
+from binance_airflow.warehouse.publish import publish
+from binance_airflow.warehouse.schema import warehouse_schema
+from binance_airflow.warehouse.tables import ACCOUNT, EXCHANGE_INFO, LOADED, TABLES, TICKER, WINDOW, Table
+from include import settings, task_ids
 from include.intervals import INTERVALS
-from include.run_window import resolve
+from include.run_window import RunWindow, resolve
 from include.symbol_selection import label
+
+KLINE = TABLES["fact_kline"]  # staged by the mapped ``klines`` group; every other staged table by its transform
+STAGED = [table for table in LOADED if table.transform]
 
 
 @dag(
@@ -74,19 +77,28 @@ from include.symbol_selection import label
 def binance_etl() -> None:
     # -- plan: is Binance up, what does this run cover ---------------------------------------------------
     binance_up = BinanceApiSensor(
-        task_id="binance_up", binance_conn_id=settings.BINANCE_CONN_ID, poke_interval=30, timeout=600,
-        mode="reschedule", doc_md="Waits until `/api/v3/ping` answers on the `binance_default` connection.",
-    )  # fmt: skip
+        task_id="binance_up",
+        binance_conn_id=settings.BINANCE_CONN_ID,
+        poke_interval=30,
+        timeout=600,
+        mode="reschedule",
+        doc_md="Waits until `/api/v3/ping` answers on the `binance_default` connection.",
+    )
 
-    @task(multiple_outputs=True)
-    def plan(params: Any = None, data_interval_start: Any = None, data_interval_end: Any = None,
-             logical_date: Any = None, run_id: Any = None) -> dict[str, Any]:  # fmt: skip
+    @task(task_id=task_ids.PLAN, multiple_outputs=True)
+    def plan(
+        params: Any = None,
+        data_interval_start: Any = None,
+        data_interval_end: Any = None,
+        logical_date: Any = None,
+        run_id: Any = None,
+    ) -> dict[str, Any]:
         """Validate params, resolve symbol patterns (`*USDT`) against exchangeInfo, fix the window and staging
         folder."""
         with fail_without_retry():
             window = resolve(params, data_interval_start, data_interval_end, logical_date)
-            folder = steps.run_dir(run_id)
-            window = steps.resolve_symbols(window, folder, BinanceHook(settings.BINANCE_CONN_ID))
+            folder = run_dir(run_id)
+            window = steps.resolve_symbols(window, folder, binance())
         return {"window": window.as_dict(), "folder": str(folder)}
 
     # -- extract (Getting Data) --------------------------------------------------------------------------
@@ -94,32 +106,57 @@ def binance_etl() -> None:
     def extract_exchange_info(window: dict[str, Any], folder: str) -> list[dict[str, Any]]:
         """exchangeInfo for the run's symbols; fails at once naming any symbol Binance does not list."""
         with fail_without_retry():
-            return steps.extract_exchange_info(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
+            return steps.extract_exchange_info(RunWindow.from_dict(window), Path(folder), binance())
+
+    @task
+    def extract_ticker(window: dict[str, Any], folder: str) -> str:
+        """24hr ticker of all the run's symbols in one call (recent windows only)."""
+        path = steps.extract_ticker(RunWindow.from_dict(window), Path(folder), binance())
+        return skip_if_none(path, "24hr ticker not captured for a historical window")
+
+    @task
+    def extract_account(window: dict[str, Any], folder: str) -> str:
+        """SIGNED account balances; skipped without an API key or for historical windows."""
+        path = steps.extract_account(RunWindow.from_dict(window), Path(folder), binance())
+        return skip_if_none(path, "balances skipped (no API key on the connection, or a historical window)")
 
     # -- klines: extract → transform → load, batch by batch -------------------------------------------------
     # A mapped task group over batches of symbols (at most 64 per run, each instance labelled with its
     # symbols). Depth first: when slots are scarce a ready load goes before a transform and a transform before
     # an extract (absolute priorities 3, 2, 1), so batches flow through instead of piling up in staging. Mapped
     # tasks do not take doc_md from their docstring, so it is given explicitly.
-    @task(max_active_tis_per_dagrun=4, map_index_template="{{ batch_label }}", weight_rule="absolute",
-          priority_weight=1, doc_md="A batch of symbols' candles as raw chunk files: archives for whole past "
-          "months/days, REST otherwise.")  # fmt: skip
+    @task(
+        max_active_tis_per_dagrun=4,
+        map_index_template="{{ batch_label }}",
+        weight_rule="absolute",
+        priority_weight=1,
+        doc_md="A batch of symbols' candles as raw chunk files: archives for whole past months/days, REST otherwise.",
+    )
     def extract_klines(
         symbols: list[str], weight_limit: int, label: str, window: dict[str, Any], folder: str
     ) -> list[dict[str, Any]]:
         get_current_context()["batch_label"] = label
-        hook = BinanceHook(settings.BINANCE_CONN_ID, weight_limit=weight_limit)
-        return steps.extract_klines(window, symbols, Path(folder), hook)
+        hook = binance(weight_limit=weight_limit)
+        return steps.extract_klines(RunWindow.from_dict(window), symbols, Path(folder), hook)
 
-    @task(map_index_template="{{ batch_label }}", weight_rule="absolute", priority_weight=2, doc_md="Validate "
-          "and deduplicate a batch of symbols' candles into staging CSVs; invalid rows to a rejects CSV.")  # fmt: skip
+    @task(
+        map_index_template="{{ batch_label }}",
+        weight_rule="absolute",
+        priority_weight=2,
+        doc_md="Validate and deduplicate a batch of symbols' candles into staging CSVs; invalid rows to a rejects CSV.",
+    )
     def transform_klines(extracted: list[dict[str, Any]], window: dict[str, Any], folder: str) -> list[dict[str, Any]]:
         get_current_context()["batch_label"] = label([item["symbol"] for item in extracted])
-        return steps.transform_klines(window, Path(folder), extracted, now_ms())
+        return steps.transform_klines(RunWindow.from_dict(window), Path(folder), extracted, now_ms())
 
-    @task(max_active_tis_per_dagrun=settings.KLINE_LOADS, map_index_template="{{ batch_label }}",
-          weight_rule="absolute", priority_weight=3, doc_md="Bulk upsert of a batch's kline staging CSVs, one "
-          "transaction each; `BINANCE_ETL_KLINE_LOADS` (2) batches at a time.")  # fmt: skip
+    @task(
+        max_active_tis_per_dagrun=settings.KLINE_LOADS,
+        map_index_template="{{ batch_label }}",
+        weight_rule="absolute",
+        priority_weight=3,
+        doc_md="Bulk upsert of a batch's kline staging CSVs, one transaction each; `BINANCE_ETL_KLINE_LOADS` (2) "
+        "batches at a time.",
+    )
     def load_klines(staged: list[dict[str, Any]], run_id: Any = None) -> dict[str, Any]:
         get_current_context()["batch_label"] = label([item["symbol"] for item in staged])
         return {"loaded": steps.load_kline_batch(staged, run_id), "staged": staged}
@@ -131,106 +168,89 @@ def binance_etl() -> None:
         extracted = extract_klines(symbols, weight_limit, label, window, folder)
         return load_klines(transform_klines(extracted, window, folder))
 
-    @task
-    def extract_ticker(window: dict[str, Any], folder: str) -> str:
-        """24hr ticker of all the run's symbols in one call (recent windows only)."""
-        path = steps.extract_ticker(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
-        return skip_if_none(path, "24hr ticker not captured for a historical window")
-
-    @task
-    def extract_account(window: dict[str, Any], folder: str) -> str:
-        """SIGNED account balances; skipped without an API key or for historical windows."""
-        path = steps.extract_account(window, Path(folder), BinanceHook(settings.BINANCE_CONN_ID))
-        return skip_if_none(path, "balances skipped (no API key on the connection, or a historical window)")
-
     # -- transform (Transformation, into the staging area) -------------------------------------------------
-    @task
-    def transform_dates(window: dict[str, Any], folder: str) -> dict[str, Any]:
-        """dim_date rows, one per UTC hour of the window."""
-        return steps.transform_dates(window, Path(folder))
+    def transform(table: Table) -> Any:
+        """A task staging ``table``'s rows by its registry transform, from the raw capture it is staged from."""
 
-    @task
-    def transform_symbols(folder: str) -> dict[str, Any]:
-        """dim_symbol rows from exchangeInfo."""
-        return steps.transform_symbols(Path(folder))
+        @task(
+            task_id=task_ids.transform(table.name),
+            doc_md=f"`{table.name}` rows from the run's `{table.staged_from}` into a staging CSV.",
+        )
+        def transform_table(window: dict[str, Any], folder: str) -> dict[str, Any]:
+            return steps.stage_table(table, RunWindow.from_dict(window), Path(folder))
 
-    @task
-    def transform_ticker(folder: str, raw: str) -> dict[str, Any]:
-        """fact_ticker_24hr rows, stamped with each ticker's closeTime."""
-        return steps.transform_ticker(Path(folder), raw)
-
-    @task
-    def transform_balances(folder: str, raw: str) -> dict[str, Any]:
-        """fact_balance rows (non-zero balances), stamped with Binance's server time."""
-        return steps.transform_balances(Path(folder), raw)
+        return transform_table
 
     # -- load (Main) ------------------------------------------------------------------------------------
-    def load(table: str) -> Any:
+    def load(table: Table) -> Any:
         """A task upserting one staged CSV into ``table``."""
 
-        @task(task_id=f"load_{table}")
+        @task(task_id=task_ids.load(table.name))
         def load_table(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
             """Bulk upsert of the staged CSV (LOAD DATA LOCAL INFILE) in one transaction."""
-            return steps.load_table(table, staged, run_id)
+            return steps.load_table(table.name, staged, run_id)
 
         return load_table
 
-    @task
+    @task(task_id=task_ids.load(KLINE.name))
     def load_fact_kline(pulled: Any, run_id: Any = None) -> dict[str, Any]:
         """fact_kline's load for the run: the batches' upserts totalled, the run's rejects recorded."""
         batches = steps.every_batch(pulled)
         return steps.finish_kline_load([b["loaded"] for b in batches], steps.per_symbol(batches), run_id)
 
     # -- gate ---------------------------------------------------------------------------------------------
-    @task
+    @task(task_id=task_ids.RECONCILE)
     def reconcile_fact_kline(
         window: dict[str, Any], folder: str, batches: Any, run_id: Any = None, ti: Any = None
     ) -> dict[str, Any]:
         """Compare fact_kline with Binance: reload candles it serves again, record exchange outages in
         kline_gap, fail naming any candle the warehouse lacks though Binance has it. Returns the healing load;
         the whole report (also when failing) is the XCom ``report``."""
-        hook = BinanceHook(settings.BINANCE_CONN_ID)
         staged = steps.per_symbol(steps.every_batch(batches))
-        outcome = reconcile.reconcile(window, staged, Path(folder), run_id, hook, now_ms())
+        outcome = reconcile.reconcile(RunWindow.from_dict(window), staged, Path(folder), run_id, binance(), now_ms())
         ti.xcom_push(key="report", value=outcome)
         if outcome["unexplained"]:
             raise AirflowFailException(reconcile.failure(outcome))
         return outcome["heal"]
 
     # -- notify ---------------------------------------------------------------------------------------------
-    @task(trigger_rule="all_done", retries=0, on_failure_callback=None)
+    @task(task_id=task_ids.NOTIFY, trigger_rule="all_done", retries=0, on_failure_callback=None)
     def notify(folder: str | None, **context: Any) -> dict[str, Any]:
         """Report rows per table, healed candles, outages, failed tasks or checks (the old tMessageBox)."""
-        return notify_run(context, Path(folder) if folder else None, [f"load_{t.name}" for t in LOADED])
+        return notify_run(context, Path(folder) if folder else None)
 
-    # The diagram: extract → transform → load → gate → publish → notify.
+    # The diagram: extract → transform → load → gate → publish → notify, each table's tasks from the registry.
     run = plan()
     window, folder = run["window"], run["folder"]
     info = extract_exchange_info(window, folder)
     binance_up >> [run, info]
-    staged = {
-        "dim_date": transform_dates(window, folder),
-        "dim_symbol": transform_symbols(folder),
-        "fact_kline": klines.partial(window=window, folder=folder).expand_kwargs(info),
-        "fact_ticker_24hr": transform_ticker(folder, extract_ticker(window, folder)),
-        "fact_balance": transform_balances(folder, extract_account(window, folder)),
-    }
-    info >> staged["dim_symbol"]
-    loads = {t.name: (load_fact_kline if t.name == "fact_kline" else load(t.name))(staged[t.name]) for t in LOADED}
-    warehouse_schema() >> [loads["dim_date"], loads["dim_symbol"], loads["fact_balance"]]
-    [loads["dim_date"], loads["dim_symbol"]] >> staged["fact_kline"]
-    loads["dim_symbol"] >> loads["fact_ticker_24hr"]
-    reconciled = reconcile_fact_kline(window, folder, staged["fact_kline"])
-    loads["fact_kline"] >> reconciled
+    captured = {WINDOW: run, EXCHANGE_INFO: info, TICKER: extract_ticker(window, folder)}
+    captured[ACCOUNT] = extract_account(window, folder)
+    staged = {KLINE.name: klines.partial(window=window, folder=folder).expand_kwargs(info)}
+    for table in STAGED:
+        staged[table.name] = transform(table)(window, folder)
+        captured[table.staged_from] >> staged[table.name]
+    loads = {t.name: (load_fact_kline if t is KLINE else load(t))(staged[t.name]) for t in LOADED}
+    schema = warehouse_schema()
+    for table in LOADED:  # a table's rows are written after the schema and after the tables its foreign keys name
+        writes = staged[table.name] if table is KLINE else loads[table.name]
+        ([loads[name] for name in table.references] or schema) >> writes
+    reconciled = reconcile_fact_kline(window, folder, staged[KLINE.name])
+    loads[KLINE.name] >> reconciled
     ends = []
     for table in LOADED:
-        checked = reconciled if table.name == "fact_kline" else loads[table.name]
+        checked = reconciled if table is KLINE else loads[table.name]
         gates = [quality_gate(table.name, table.gate)] if table.gate else []
         checked >> gates
-        published = publish(table)([loads[table.name], *([reconciled] if table.name == "fact_kline" else [])])
+        published = publish(table)([loads[table.name], *([reconciled] if table is KLINE else [])])
         (gates or [checked]) >> published
         ends += [*gates, published]
     [*loads.values(), reconciled, *ends] >> notify(folder)
+
+
+def binance(**options: Any) -> BinanceHook:
+    """The hook on the Binance connection (``binance_default``)."""
+    return BinanceHook(settings.BINANCE_CONN_ID, **options)
 
 
 @contextmanager

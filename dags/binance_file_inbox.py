@@ -15,13 +15,13 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
-from binance_airflow import inbox_steps
-from binance_airflow.dag_defaults import default_args
-from binance_airflow.notify import WebhookNotifier
-from binance_airflow.publish import publish
-from binance_airflow.schema_tasks import warehouse_schema
-from binance_airflow.tables import TABLES
-from binance_airflow.warehouse import MACROS
+from binance_airflow.etl import inbox
+from binance_airflow.etl.dag_defaults import default_args
+from binance_airflow.etl.notify import WebhookNotifier
+from binance_airflow.warehouse.connection import MACROS
+from binance_airflow.warehouse.publish import publish
+from binance_airflow.warehouse.schema import warehouse_schema
+from binance_airflow.warehouse.tables import TABLES
 from include import settings
 
 
@@ -41,26 +41,26 @@ def binance_file_inbox() -> None:
     @task
     def list_inbox() -> list[str]:
         """Files waiting in the inbox, oldest first."""
-        return inbox_steps.pending_files(settings.INBOX_ROOT)
+        return inbox.pending_files(settings.INBOX_ROOT)
 
     @task(
         max_active_tis_per_dagrun=2,
         doc_md="Validate one file and load it whole (or reject it with a reason); then file it away.",
     )
     def ingest_file(path: str, run_id: Any = None) -> dict[str, Any]:
-        return inbox_steps.ingest(Path(path), run_id)
+        return inbox.ingest(Path(path), run_id)
 
     @task(trigger_rule="all_done", retries=0, on_failure_callback=None)
     def report(results: list[dict[str, Any]], **context: Any) -> dict[str, Any]:
         """Log and post which files were loaded and which were rejected, and why."""
-        summary = inbox_steps.summary(results[:])  # a slice: iterating probes one item too far and logs an error
+        summary = inbox.summary(results[:])  # a slice: iterating probes one item too far and logs an error
         WebhookNotifier(json=summary).notify(context)
         return summary
 
     files = list_inbox()
     warehouse_schema() >> files
     results = ingest_file.expand(path=files)
-    published = [publish(TABLES[table])(results) for table in inbox_steps.TARGETS]
+    published = [publish(TABLES[table])(results) for table in inbox.TARGETS]
     report(results) << published
 
 

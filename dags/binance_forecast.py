@@ -15,10 +15,10 @@ from typing import Any
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.sdk import dag, task
 
-from binance_airflow import forecast_steps
-from binance_airflow.assets import table_asset
-from binance_airflow.dag_defaults import default_args
-from binance_airflow.warehouse import DATABASE_TEMPLATE, MACROS
+from binance_airflow.etl import forecast
+from binance_airflow.etl.dag_defaults import default_args
+from binance_airflow.warehouse.assets import table_asset
+from binance_airflow.warehouse.connection import DATABASE_TEMPLATE, MACROS
 from include import settings
 
 
@@ -47,11 +47,11 @@ def binance_forecast() -> None:
     @task
     def hourly_series() -> list[str]:
         """Symbols with at least a week of 1h candles."""
-        return forecast_steps.hourly_series()
+        return forecast.hourly_series()
 
     @task(doc_md="Forecast one symbol's next 24 hourly closes and backtest the model on its history.")
     def forecast_symbol(symbol: str) -> dict[str, Any]:
-        return forecast_steps.forecast_symbol(symbol)
+        return forecast.forecast_symbol(symbol)
 
     symbols = hourly_series()
     create_tables >> symbols

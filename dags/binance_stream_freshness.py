@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
 from airflow.sdk import dag
 
-from binance_airflow.dag_defaults import default_args
+from binance_airflow.etl.dag_defaults import default_args
 from binance_airflow.stream import config as stream_config
-from binance_airflow.warehouse import DATABASE_TEMPLATE, MACROS
+from binance_airflow.warehouse.connection import DATABASE_TEMPLATE, MACROS
 from include import settings
 from include.intervals import FIXED_MS
 

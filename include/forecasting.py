@@ -92,9 +92,13 @@ def score(made: Sequence[Fold]) -> Metrics:
     naive = np.concatenate([np.abs(f.actual - f.last_seen) for f in made])
     actual = np.concatenate([f.actual for f in made])
     coverage = {
-        level: float(np.mean(np.concatenate([(f.forecast.lo[level] <= f.actual) & (f.actual <= f.forecast.hi[level])
-                                             for f in made])))
+        level: float(
+            np.mean(
+                np.concatenate([(f.forecast.lo[level] <= f.actual) & (f.actual <= f.forecast.hi[level]) for f in made])
+            )
+        )
         for level in LEVELS
-    }  # fmt: skip
-    return Metrics(len(made), float(errors.mean() / naive.mean()), float(np.mean(errors / np.abs(actual)) * 100),
-                   coverage)  # fmt: skip
+    }
+    return Metrics(
+        len(made), float(errors.mean() / naive.mean()), float(np.mean(errors / np.abs(actual)) * 100), coverage
+    )

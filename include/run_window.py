@@ -29,7 +29,13 @@ class RunWindow:
     as_of_ms: int
 
     def as_dict(self) -> dict[str, Any]:
+        """The window as XCom and Jinja carry it (the ``plan`` task's XCom ``window``)."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, window: dict[str, Any]) -> RunWindow:
+        """The window a task received as XCom (``as_dict``): every task converts it once, where it starts."""
+        return cls(**window)
 
     @property
     def is_recent(self) -> bool:

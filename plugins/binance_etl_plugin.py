@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from airflow.plugins_manager import AirflowPlugin
 
-from binance_airflow.timetable import HistoryThenDailyTimetable
+from binance_airflow.etl.timetable import HistoryThenDailyTimetable
 
 
 class BinanceEtlPlugin(AirflowPlugin):

@@ -17,7 +17,7 @@ from typing import Any
 import MySQLdb
 import pytest
 
-from benchmarks.common import simulator
+from harness.simulator import simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 WAREHOUSE_DB = "binance_dw_test"
@@ -32,8 +32,10 @@ os.environ["AIRFLOW_CONN_BINANCE_WAREHOUSE"] = json.dumps(
 SIM_SYMBOLS = "BTCUSDT@2019-06-03,ETHUSDT,BNBUSDT@2024-03-01,LTCUSDT@2024-01-01:2024-06-15,SOLUSDT@2024-02-28"
 SIM_START = "2024-01-01"
 # Exchange outages as Binance's own BTCUSDT history has them (no candle at any interval, in REST and archives).
-SIM_OUTAGES = ("BTCUSDT@2020-02-19T11:35/2020-02-19T17:30,BTCUSDT@2020-06-28T02:00/2020-06-28T05:00,"
-               "BTCUSDT@2021-04-25T05:00/2021-04-25T08:00,BTCUSDT@2023-03-24T12:40/2023-03-24T14:00")  # fmt: skip
+SIM_OUTAGES = (
+    "BTCUSDT@2020-02-19T11:35/2020-02-19T17:30,BTCUSDT@2020-06-28T02:00/2020-06-28T05:00,"
+    "BTCUSDT@2021-04-25T05:00/2021-04-25T08:00,BTCUSDT@2023-03-24T12:40/2023-03-24T14:00"
+)
 API_KEY = "test-key-7f3a9c"
 API_SECRET = "test-secret-Zq81xK2mWvB0dLr5"
 
@@ -80,8 +82,18 @@ class Sim:
 @pytest.fixture(scope="session")
 def sim_urls() -> Iterator[tuple[str, str]]:
     """The test simulator: SIM_SYMBOLS with SIM_OUTAGES, the test key pair."""
-    with simulator("--symbols", SIM_SYMBOLS, "--start", SIM_START, "--outages", SIM_OUTAGES,
-                   "--api-key", API_KEY, "--api-secret", API_SECRET) as urls:  # fmt: skip
+    with simulator(
+        "--symbols",
+        SIM_SYMBOLS,
+        "--start",
+        SIM_START,
+        "--outages",
+        SIM_OUTAGES,
+        "--api-key",
+        API_KEY,
+        "--api-secret",
+        API_SECRET,
+    ) as urls:
         yield urls
 
 

@@ -85,9 +85,12 @@ def expected(symbol: str, interval: str, start: datetime, end: datetime) -> list
 def assert_exact_candles(conn: MySQLdb.Connection, symbol: str, interval: str, start: datetime, end: datetime) -> int:
     """The warehouse holds exactly the server's candles of ``symbol`` in [start, end) (all prices and volume)."""
     want = [(k[0], *(Decimal(v) for v in k[1:6])) for k in expected(symbol, interval, start, end)]
-    got = query(conn, "SELECT open_time_ms, `open`, high, low, `close`, volume FROM "
-                      f"{WAREHOUSE_DB}.fact_kline WHERE symbol = '{symbol}' AND `interval` = '{interval}' "
-                      "ORDER BY open_time")  # fmt: skip
+    got = query(
+        conn,
+        "SELECT open_time_ms, `open`, high, low, `close`, volume FROM "
+        f"{WAREHOUSE_DB}.fact_kline WHERE symbol = '{symbol}' AND `interval` = '{interval}' "
+        "ORDER BY open_time",
+    )
     assert got == want
     return len(got)
 

@@ -19,19 +19,33 @@ class PrivateMariaDB:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         subprocess.run(
-            ["mariadb-install-db", "--no-defaults", "--user=root", f"--datadir={folder / 'data'}",
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
-            check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                "--user=root",
+                f"--datadir={folder / 'data'}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+        )
         self.process: subprocess.Popen | None = None
         self.start()
 
     def start(self) -> None:
         command = [
-            "/usr/sbin/mariadbd", "--no-defaults", "--user=root", f"--datadir={self.folder / 'data'}",
-            f"--port={self.port}", "--bind-address=127.0.0.1", f"--socket={self.folder / 'sock'}",
-            f"--pid-file={self.folder / 'pid'}", "--local-infile=1", "--skip-log-bin",
-        ]  # fmt: skip
+            "/usr/sbin/mariadbd",
+            "--no-defaults",
+            "--user=root",
+            f"--datadir={self.folder / 'data'}",
+            f"--port={self.port}",
+            "--bind-address=127.0.0.1",
+            f"--socket={self.folder / 'sock'}",
+            f"--pid-file={self.folder / 'pid'}",
+            "--local-infile=1",
+            "--skip-log-bin",
+        ]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while True:

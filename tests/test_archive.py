@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from binance_airflow.hook import BinanceHook
-from binance_airflow.kline_extract import extract_symbol
+from binance_airflow.binance.hook import BinanceHook
+from binance_airflow.etl.kline_extract import extract_symbol
 from include.intervals import DAY_MS
 from include.kline_periods import chunks
 from include.transforms.archive import ArchiveIntegrityError, csv_member, csv_rows, verify

@@ -9,7 +9,7 @@ from pathlib import Path
 import MySQLdb
 import pytest
 
-from binance_airflow.schema_tasks import create_warehouse
+from binance_airflow.warehouse.schema import create_warehouse
 from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
 from tests.dag_runs import (
     DAY,
@@ -52,9 +52,12 @@ def test_full_run_loads_exactly_the_server_candles_and_is_idempotent(
     rerun = whole_run(DAY, end, SYMBOLS)
     assert rerun.state == "success"
     assert query(warehouse, f"SELECT SUM(`close`), COUNT(*) FROM {WAREHOUSE_DB}.fact_kline") == snapshot
-    counts = query(warehouse, "SELECT SUM(inserted), SUM(updated), SUM(unchanged) FROM "
-                              f"{WAREHOUSE_DB}.etl_run_log WHERE table_name = 'fact_kline' "
-                              f"AND dag_run_id = '{rerun.run_id}'")  # fmt: skip
+    counts = query(
+        warehouse,
+        "SELECT SUM(inserted), SUM(updated), SUM(unchanged) FROM "
+        f"{WAREHOUSE_DB}.etl_run_log WHERE table_name = 'fact_kline' "
+        f"AND dag_run_id = '{rerun.run_id}'",
+    )
     assert counts == [(0, 0, 48)]  # a rerun that changes nothing says so
 
     assert run_dag(end, end + timedelta(days=1), SYMBOLS) == "success"
@@ -84,8 +87,9 @@ def test_a_catchup_month_run_equals_daily_runs_row_for_row(
 ):
     """February 2024 as the timetable runs it (one whole DAG run for the month) and as 29 daily runs (the
     DAG's steps, as each daily run executes them) leave identical tables."""
-    from binance_airflow import etl_steps as steps
-    from binance_airflow.hook import BinanceHook
+    from binance_airflow.binance.hook import BinanceHook
+    from binance_airflow.etl import steps
+    from binance_airflow.warehouse.tables import TABLES
     from include.run_periods import period_end
     from include.run_window import resolve
     from tests.test_schedule_coverage_e2e import daily_run
@@ -107,8 +111,8 @@ def test_a_catchup_month_run_equals_daily_runs_row_for_row(
     create_warehouse()
     hook, day = BinanceHook(), start
     first = resolve({"symbols": ["BTCUSDT"], "interval": "15m"}, start, start + timedelta(days=1), start)
-    steps.extract_exchange_info(first.as_dict(), tmp_path, hook)
-    steps.load_table("dim_symbol", steps.transform_symbols(tmp_path), "dims")
+    steps.extract_exchange_info(first, tmp_path, hook)
+    steps.load_table("dim_symbol", steps.stage_table(TABLES["dim_symbol"], first, tmp_path), "dims")
     while day < end:
         daily_run(day, "15m", ["BTCUSDT"], tmp_path / f"{day:%d}", hook)
         day += timedelta(days=1)
@@ -186,8 +190,11 @@ def test_rejected_candle_lands_in_etl_reject_and_the_webhook_report(
     assert len(rejects) == 1
     assert rejects[0][:3] == ("BTCUSDT", "1h", bad_open_ms)
     assert "high" in rejects[0][3]
-    log = query(warehouse, f"SELECT batch, rows_in, inserted, rejects FROM {WAREHOUSE_DB}.etl_run_log "
-                           "WHERE table_name = 'fact_kline' ORDER BY batch")  # fmt: skip
+    log = query(
+        warehouse,
+        f"SELECT batch, rows_in, inserted, rejects FROM {WAREHOUSE_DB}.etl_run_log "
+        "WHERE table_name = 'fact_kline' ORDER BY batch",
+    )
     assert [row[1:] for row in log] == [(5, 5, 1), (1, 1, 0)] and log[1][0] == "fact_kline.BTCUSDT.heal.csv"
     assert len(webhook) == 1
     report = webhook[0]
@@ -209,10 +216,22 @@ def test_dagbag_imports_and_graph():
     assert type(dag.timetable).__name__ == "HistoryThenDailyTimetable"
     assert set(dag.params.keys()) >= {"symbols", "interval", "start", "end"}
     assert {t.task_id for t in dag.tasks} >= {
-        "binance_up", "plan", "create_schema", "extract_exchange_info", "extract_ticker", "extract_account",
-        "klines.extract_klines", "klines.transform_klines", "klines.load_klines", "load_dim_symbol", "load_dim_date",
-        "load_fact_kline", "load_fact_ticker_24hr", "load_fact_balance", "notify",
-    }  # fmt: skip
+        "binance_up",
+        "plan",
+        "create_schema",
+        "extract_exchange_info",
+        "extract_ticker",
+        "extract_account",
+        "klines.extract_klines",
+        "klines.transform_klines",
+        "klines.load_klines",
+        "load_dim_symbol",
+        "load_dim_date",
+        "load_fact_kline",
+        "load_fact_ticker_24hr",
+        "load_fact_balance",
+        "notify",
+    }
     assert [t.task_id for t in dag.tasks if not t.doc_md] == []  # the UI explains every step
     assert dag.get_task("notify").trigger_rule == "all_done"
     assert dag.get_task("binance_up").downstream_task_ids >= {"plan", "extract_exchange_info"}
@@ -224,18 +243,25 @@ def test_dagbag_imports_and_graph():
     # each batch of symbols flows extract → transform → load on its own; its load needs the dimensions
     assert dag.get_task("klines.transform_klines").upstream_task_ids == {"klines.extract_klines", "plan"}
     assert dag.get_task("klines.load_klines").upstream_task_ids == {
-        "klines.transform_klines", "load_dim_date", "load_dim_symbol"
-    }  # fmt: skip
+        "klines.transform_klines",
+        "load_dim_date",
+        "load_dim_symbol",
+    }
     assert dag.get_task("load_fact_kline").upstream_task_ids == {"klines.load_klines"}
-    flow = [dag.get_task(f"klines.{step}").priority_weight for step in ("extract_klines", "transform_klines",
-                                                                         "load_klines")]  # fmt: skip
+    flow = [
+        dag.get_task(f"klines.{step}").priority_weight for step in ("extract_klines", "transform_klines", "load_klines")
+    ]
     assert flow == sorted(set(flow))  # depth first: a ready load before a transform, a transform before an extract
     assert dag.get_task("check_fact_kline").upstream_task_ids == {"reconcile_fact_kline"}
     assert dag.get_task("publish_fact_kline").upstream_task_ids == {
-        "check_fact_kline", "load_fact_kline", "reconcile_fact_kline"
-    }  # fmt: skip
-    assert dag.get_task("publish_fact_ticker_24hr").upstream_task_ids == {"check_fact_ticker_24hr",
-                                                                          "load_fact_ticker_24hr"}  # fmt: skip
+        "check_fact_kline",
+        "load_fact_kline",
+        "reconcile_fact_kline",
+    }
+    assert dag.get_task("publish_fact_ticker_24hr").upstream_task_ids == {
+        "check_fact_ticker_24hr",
+        "load_fact_ticker_24hr",
+    }
     # Assets come only from the publish tasks, after the gates: never from a load whose data a gate may fail
     assert {task.task_id: [a.name for a in task.outlets] for task in dag.tasks if task.outlets} == {
         task: [f"binance_warehouse.{task.removeprefix('publish_')}"] for task in publishes

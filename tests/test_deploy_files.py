@@ -26,14 +26,14 @@ def test_compose_wires_airflow_to_the_warehouse_and_binance_connections():
 
 
 def test_compose_runs_the_celery_stack_the_deployment_tests_run_natively():
-    """The settings tests/airflow_stack.py proves natively are the ones the compose services get."""
+    """The settings harness/airflow_stack.py proves natively are the ones the compose services get."""
     compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
     services, env = compose["services"], compose["x-airflow-env"]
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
-    native = (ROOT / "tests" / "airflow_stack.py").read_text()
+    native = (ROOT / "harness" / "airflow_stack.py").read_text()
     assert {key for key in env if key.startswith("AIRFLOW__") and f'"{key}"' not in native} == set()
     commands = {
         name: service["command"] for name, service in services.items() if isinstance(service.get("command"), str)
@@ -68,8 +68,15 @@ def test_no_secret_in_the_deployment_has_a_usable_default():
     """Compose refuses to start without each secret (``${VAR:?…}``); scripts/make_env.sh writes strong ones."""
     text = (ROOT / "docker-compose.yaml").read_text()
     secret_vars = set(re.findall(r"\$\{([A-Z_]*(?:PASSWORD|SECRET)[A-Z_]*)", text))
-    required = {"AIRFLOW_JWT_SECRET", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_DB_PASSWORD", "WAREHOUSE_ROOT_PASSWORD",
-                "WAREHOUSE_WRITER_PASSWORD", "WAREHOUSE_READER_PASSWORD", "BINANCE_STREAM_API_PASSWORD"}  # fmt: skip
+    required = {
+        "AIRFLOW_JWT_SECRET",
+        "AIRFLOW_ADMIN_PASSWORD",
+        "AIRFLOW_DB_PASSWORD",
+        "WAREHOUSE_ROOT_PASSWORD",
+        "WAREHOUSE_WRITER_PASSWORD",
+        "WAREHOUSE_READER_PASSWORD",
+        "BINANCE_STREAM_API_PASSWORD",
+    }
     assert required == secret_vars - {"BINANCE_API_SECRET"}  # the Binance key pair is optional (public data only)
     for name in required:
         uses = re.findall(rf"(?<!\$)\$\{{{name}([^}}]*)\}}", text)  # not $${…}: the shell's, inside a command
@@ -80,8 +87,12 @@ def test_no_secret_in_the_deployment_has_a_usable_default():
     assert json.loads(env["AIRFLOW_CONN_BINANCE_WAREHOUSE"])["login"] == "binance_writer"
     assert json.loads(env["AIRFLOW_CONN_BINANCE_WAREHOUSE_READER"])["login"] == "binance_reader"
     assert "AIRFLOW_CONN_BINANCE_WAREHOUSE_ADMIN" in services["airflow-init"]["environment"]
-    assert all("ADMIN" not in key for name, s in services.items() if name != "airflow-init"
-               for key in (s.get("environment") or {}))  # fmt: skip
-    assert "python -m binance_airflow.warehouse_roles" in services["airflow-init"]["command"][-1]
+    assert all(
+        "ADMIN" not in key
+        for name, s in services.items()
+        if name != "airflow-init"
+        for key in (s.get("environment") or {})
+    )
+    assert "python -m binance_airflow.warehouse.roles" in services["airflow-init"]["command"][-1]
     assert json.loads(services["binance-stream"]["environment"]["AIRFLOW_CONN_AIRFLOW_API"])["login"] != "admin"
     assert ".env" in (ROOT / ".gitignore").read_text().split()

@@ -21,9 +21,9 @@ from urllib.parse import quote, unquote
 import MySQLdb
 import pytest
 
+from harness.airflow_stack import PASSWORD, USER, VIEWER, VIEWER_PASSWORD, AirflowStack
 from include import settings
 from include.transforms.archive import path as archive_path
-from tests.airflow_stack import PASSWORD, USER, VIEWER, VIEWER_PASSWORD, AirflowStack
 from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
 from tests.dag_runs import assert_exact_candles, query
 
@@ -39,18 +39,28 @@ def warehouse_users() -> Iterator[dict[str, str]]:
     administrator), never as root: the ETL, the forecast and the dashboard work within those rights."""
     from airflow.providers.mysql.hooks.mysql import MySqlHook
 
-    from binance_airflow.schema_tasks import create_warehouse
-    from binance_airflow.warehouse_roles import Login, ensure_users
+    from binance_airflow.warehouse.roles import Login, ensure_users
+    from binance_airflow.warehouse.schema import create_warehouse
 
     admin = json.loads(os.environ["AIRFLOW_CONN_BINANCE_WAREHOUSE"])
-    logins = {"writer": Login("bdw_stack_writer", secrets.token_hex(12)),
-              "reader": Login("bdw_stack_reader", secrets.token_hex(12))}  # fmt: skip
+    logins = {
+        "writer": Login("bdw_stack_writer", secrets.token_hex(12)),
+        "reader": Login("bdw_stack_reader", secrets.token_hex(12)),
+    }
     create_warehouse(WAREHOUSE_DB)
-    ensure_users(MySqlHook(mysql_conn_id=settings.WAREHOUSE_CONN_ID, schema=WAREHOUSE_DB), WAREHOUSE_DB,
-                 logins["writer"], logins["reader"])  # fmt: skip
-    yield {f"AIRFLOW_CONN_{conn.upper()}": json.dumps({**admin, "login": login.user, "password": login.password})
-           for conn, login in ((settings.WAREHOUSE_CONN_ID, logins["writer"]),
-                               (settings.WAREHOUSE_READER_CONN_ID, logins["reader"]))}  # fmt: skip
+    ensure_users(
+        MySqlHook(mysql_conn_id=settings.WAREHOUSE_CONN_ID, schema=WAREHOUSE_DB),
+        WAREHOUSE_DB,
+        logins["writer"],
+        logins["reader"],
+    )
+    yield {
+        f"AIRFLOW_CONN_{conn.upper()}": json.dumps({**admin, "login": login.user, "password": login.password})
+        for conn, login in (
+            (settings.WAREHOUSE_CONN_ID, logins["writer"]),
+            (settings.WAREHOUSE_READER_CONN_ID, logins["reader"]),
+        )
+    }
     root = MySQLdb.connect(host="127.0.0.1", user="root", passwd="", autocommit=True)
     for login in logins.values():
         root.cursor().execute(f"DROP USER IF EXISTS '{login.user}'@'%'")
@@ -125,8 +135,9 @@ def test_trigger_form_in_a_real_browser_runs_the_dag_and_shows_its_log(
     conf = stack.api("GET", f"/api/v2/dags/binance_etl/dagRuns/{quote(run_id)}")["conf"]
     assert conf == {"symbols": symbols, "interval": "15m", "start": start, "end": end}
     for symbol in symbols:
-        got = assert_exact_candles(warehouse, symbol, "15m", datetime(2024, 5, 1, tzinfo=UTC),
-                                   datetime(2024, 5, 3, tzinfo=UTC))  # fmt: skip
+        got = assert_exact_candles(
+            warehouse, symbol, "15m", datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 3, tzinfo=UTC)
+        )
         assert got == 2 * 96
 
 
@@ -138,8 +149,12 @@ def test_celery_workers_share_one_runs_mapped_tasks(stack: AirflowStack, sim_url
     sim.configure(latency_ms=1500)
     sim.fault("delay", path=archive_path("LTCUSDT", "1h", "daily", "2024-05-01"), seconds=25)
     try:
-        conf = {"symbols": ["BTCUSDT", "ETHUSDT", "BNBUSDT", "LTCUSDT"], "interval": "1h",
-                "start": "2024-05-01", "end": "2024-05-02"}  # fmt: skip
+        conf = {
+            "symbols": ["BTCUSDT", "ETHUSDT", "BNBUSDT", "LTCUSDT"],
+            "interval": "1h",
+            "start": "2024-05-01",
+            "end": "2024-05-02",
+        }
         run = stack.api("POST", "/api/v2/dags/binance_etl/dagRuns", {"logical_date": None, "conf": conf})
         assert stack.wait_for_run(run["dag_run_id"]) == "success", stack.logs()
     finally:
@@ -167,8 +182,12 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
     from playwright.sync_api import expect, sync_playwright
 
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    conf = {"symbols": ["BTCUSDT", "ETHUSDT"], "interval": "1h", "start": (end - timedelta(days=8)).isoformat(),
-            "end": end.isoformat()}  # fmt: skip
+    conf = {
+        "symbols": ["BTCUSDT", "ETHUSDT"],
+        "interval": "1h",
+        "start": (end - timedelta(days=8)).isoformat(),
+        "end": end.isoformat(),
+    }
     forecasts_before = {run["dag_run_id"] for run in stack.runs("binance_forecast")}
     run = stack.api("POST", "/api/v2/dags/binance_etl/dagRuns", {"logical_date": None, "conf": conf})
     assert stack.wait_for_run(run["dag_run_id"]) == "success", stack.logs()
@@ -182,8 +201,11 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
     with pytest.raises(urllib.error.HTTPError) as anonymous:
         urllib.request.urlopen(f"{stack.url}/binance-dashboard/api/series", timeout=10)
     assert anonymous.value.code == 401
-    shown = query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline WHERE symbol = 'BTCUSDT' "
-                             f"AND open_time >= '{(end - timedelta(days=7)):%Y-%m-%d}'")[0][0]  # fmt: skip
+    shown = query(
+        warehouse,
+        f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline WHERE symbol = 'BTCUSDT' "
+        f"AND open_time >= '{(end - timedelta(days=7)):%Y-%m-%d}'",
+    )[0][0]
     assert shown == 7 * 24
     # One balance snapshot per recent run: this one's, and the stack's scheduled run's if the session crossed
     # midnight UTC (one may land while the dashboard is open: then either count is right).
@@ -235,15 +257,26 @@ def test_backfill_create_loads_exactly_the_days_asked_for_and_years_pass_through
     """`airflow backfill create` as users run it: an odd range (dry run, then for real) and three years of
     BTCUSDT, whose history has exchange outages (no candle in REST nor archives): every run succeeds untouched,
     the warehouse holds exactly the server's candles of the days asked for, and the outages are recorded."""
-    planned = stack.cli("backfill", "create", "--dag-id", "binance_etl", "--from-date", "2024-02-28",
-                        "--to-date", "2024-04-01", "--dry-run")  # fmt: skip
+    planned = stack.cli(
+        "backfill",
+        "create",
+        "--dag-id",
+        "binance_etl",
+        "--from-date",
+        "2024-02-28",
+        "--to-date",
+        "2024-04-01",
+        "--dry-run",
+    )
     logical_dates = re.findall(r"^\| (\d{4}-\d\d-\d\d)", planned, flags=re.MULTILINE)
     assert logical_dates == ["2024-02-28", "2024-02-29", "2024-03-01", "2024-04-01"]  # March as one run
     runs = stack.backfill("2024-02-28", "2024-04-01")
     assert [(run["data_interval_start"][:10], run["data_interval_end"][:10], run["state"]) for run in runs] == [
-        ("2024-02-28", "2024-02-29", "success"), ("2024-02-29", "2024-03-01", "success"),
-        ("2024-03-01", "2024-04-01", "success"), ("2024-04-01", "2024-04-02", "success"),
-    ], stack.logs()  # fmt: skip
+        ("2024-02-28", "2024-02-29", "success"),
+        ("2024-02-29", "2024-03-01", "success"),
+        ("2024-03-01", "2024-04-01", "success"),
+        ("2024-04-01", "2024-04-02", "success"),
+    ], stack.logs()
     for symbol in ("BTCUSDT", "ETHUSDT"):  # the stack's default symbols, 1h: nothing before or after the range
         start, end = datetime(2024, 2, 28, tzinfo=UTC), datetime(2024, 4, 2, tzinfo=UTC)
         assert assert_exact_candles(warehouse, symbol, "1h", start, end) == 34 * 24
@@ -252,12 +285,16 @@ def test_backfill_create_loads_exactly_the_days_asked_for_and_years_pass_through
 
     runs = stack.backfill("2019-01-01", "2021-12-31", "--dag-run-conf", json.dumps({"symbols": ["BTCUSDT"]}))
     assert [(run["data_interval_start"][:10], run["state"]) for run in runs] == [
-        ("2019-01-01", "success"), ("2020-01-01", "success"), ("2021-01-01", "success")
-    ], stack.logs()  # three whole years, each untouched by its outages  # fmt: skip
+        ("2019-01-01", "success"),
+        ("2020-01-01", "success"),
+        ("2021-01-01", "success"),
+    ], stack.logs()  # three whole years, each untouched by its outages
     start, end = datetime(2019, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC)
     assert assert_exact_candles(warehouse, "BTCUSDT", "1h", start, end) > 2 * 365 * 24  # listed 2019-06-03
-    gaps = query(warehouse, f"SELECT first_missing, last_missing, candles_missing FROM {WAREHOUSE_DB}.kline_gap "
-                            "ORDER BY first_missing")  # fmt: skip
+    gaps = query(
+        warehouse,
+        f"SELECT first_missing, last_missing, candles_missing FROM {WAREHOUSE_DB}.kline_gap ORDER BY first_missing",
+    )
     assert gaps == [
         (datetime(2020, 2, 19, 12), datetime(2020, 2, 19, 16), 5),
         (datetime(2020, 6, 28, 2), datetime(2020, 6, 28, 4), 3),
@@ -270,14 +307,23 @@ def test_the_stream_service_announces_new_candles_to_airflow_as_asset_events(
 ):
     """The real-time path tells Airflow through the api-server: a fact_kline Asset event, not a DAG run per candle."""
     rest, streams = sim_urls
-    env = {**stack.env,
-           "AIRFLOW_CONN_BINANCE_DEFAULT": connection_uri(rest, stream_url=streams),
-           "AIRFLOW_CONN_AIRFLOW_API": json.dumps({"conn_type": "http", "host": stack.url, "login": USER,
-                                                   "password": PASSWORD}),
-           "AIRFLOW_VAR_BINANCE_STREAM": json.dumps({"symbols": ["BTCUSDT"], "intervals": ["1s"]}),
-           "BINANCE_STREAM_LOOKBACK": "10"}  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "binance_airflow.stream", "--seconds", "8"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    env = {
+        **stack.env,
+        "AIRFLOW_CONN_BINANCE_DEFAULT": connection_uri(rest, stream_url=streams),
+        "AIRFLOW_CONN_AIRFLOW_API": json.dumps(
+            {"conn_type": "http", "host": stack.url, "login": USER, "password": PASSWORD}
+        ),
+        "AIRFLOW_VAR_BINANCE_STREAM": json.dumps({"symbols": ["BTCUSDT"], "intervals": ["1s"]}),
+        "BINANCE_STREAM_LOOKBACK": "10",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "binance_airflow.stream", "--seconds", "8"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert PASSWORD not in done.stdout + done.stderr
     (asset,) = stack.api("GET", "/api/v2/assets?name_pattern=binance_warehouse.fact_kline")["assets"]

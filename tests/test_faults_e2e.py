@@ -31,10 +31,16 @@ FAULTS = {
     "short page mid-range": [("short_page", {})],
     "duplicated candle across pages": [("repeat_candle", {"times": 2})],
     "all of them at once": [
-        ("rate_limit", {"seconds": 1}), ("status", {"status": 503}), ("reset", {}), ("malformed", {}),
-        ("html", {}), ("short_page", {}), ("repeat_candle", {}), ("cut", {}),
+        ("rate_limit", {"seconds": 1}),
+        ("status", {"status": 503}),
+        ("reset", {}),
+        ("malformed", {}),
+        ("html", {}),
+        ("short_page", {}),
+        ("repeat_candle", {}),
+        ("cut", {}),
     ],
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("faults", FAULTS.values(), ids=FAULTS.keys())

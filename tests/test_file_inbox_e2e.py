@@ -19,8 +19,21 @@ from tests.dag_runs import asset_events, expected, load_dag, query, run_dag
 
 pytestmark = pytest.mark.dag
 DAY = datetime(2024, 3, 1, tzinfo=UTC)
-HEADER = ["symbol", "interval", "open_time", "open", "high", "low", "close", "volume", "close_time",
-          "quote_volume", "trades", "taker_buy_base_volume", "taker_buy_quote_volume"]  # fmt: skip
+HEADER = [
+    "symbol",
+    "interval",
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "trades",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+]
 
 
 def candles(symbol: str, first_hour: int, hours: int) -> list[list]:
@@ -63,15 +76,22 @@ def test_good_files_load_whole_and_bad_files_are_rejected_whole_with_a_reason(
     assert run_dag(DAY + timedelta(days=1), DAY + timedelta(days=1, hours=2), ["BTCUSDT"]) == "success"  # dims
 
     write_csv(inbox / "klines_a.csv", candles("BTCUSDT", 0, 6))
-    json_rows = [dict(zip(HEADER, [*row[:2], iso(row[2]), *row[3:8], iso(row[8]), *row[9:]], strict=True))
-                 for row in candles("BTCUSDT", 6, 6)]  # fmt: skip
+    json_rows = [
+        dict(zip(HEADER, [*row[:2], iso(row[2]), *row[3:8], iso(row[8]), *row[9:]], strict=True))
+        for row in candles("BTCUSDT", 6, 6)
+    ]
     (inbox / "klines_b.json").write_text(json.dumps({"rows": json_rows}))
-    xlsx_rows = [[*row[:2], datetime.fromtimestamp(row[2] / 1000, UTC).replace(tzinfo=None), *row[3:8]]
-                 for row in candles("BTCUSDT", 12, 6)]  # fmt: skip
+    xlsx_rows = [
+        [*row[:2], datetime.fromtimestamp(row[2] / 1000, UTC).replace(tzinfo=None), *row[3:8]]
+        for row in candles("BTCUSDT", 12, 6)
+    ]
     write_xlsx(inbox / "klines_c.xlsx", HEADER[:8], xlsx_rows)
     snapshot = "2024-03-02T00:00:00"
-    write_xlsx(inbox / "balances.xlsx", ["asset", "free", "locked", "snapshot_time"],
-               [["BTC", "1.5", "0.25", snapshot], ["USDT", "1000", "0", snapshot]])  # fmt: skip
+    write_xlsx(
+        inbox / "balances.xlsx",
+        ["asset", "free", "locked", "snapshot_time"],
+        [["BTC", "1.5", "0.25", snapshot], ["USDT", "1000", "0", snapshot]],
+    )
 
     broken = candles("BTCUSDT", 18, 6)
     broken[3][4] = "0.00000001"  # one high below its low: the whole file is refused
@@ -87,16 +107,25 @@ def test_good_files_load_whole_and_bad_files_are_rejected_whole_with_a_reason(
     assert run.state == "success"
     assert asset_events(run.run_id) == ["binance_warehouse.fact_balance", "binance_warehouse.fact_kline"]
 
-    got = query(warehouse, f"SELECT open_time_ms, `open`, high, low, `close`, volume FROM {WAREHOUSE_DB}.fact_kline "
-                           "WHERE open_time < '2024-03-02' ORDER BY open_time")  # fmt: skip
+    got = query(
+        warehouse,
+        f"SELECT open_time_ms, `open`, high, low, `close`, volume FROM {WAREHOUSE_DB}.fact_kline "
+        "WHERE open_time < '2024-03-02' ORDER BY open_time",
+    )
     want = [(k[0], *(Decimal(v) for v in k[1:6])) for k in expected("BTCUSDT", "1h", DAY, DAY + timedelta(hours=18))]
     assert got == want  # the three good files, exactly; nothing of the refused 18:00-24:00 file
-    sources = query(warehouse, f"SELECT source, COUNT(*) FROM {WAREHOUSE_DB}.fact_kline "
-                               f"WHERE open_time < '2024-03-02' GROUP BY source ORDER BY source")  # fmt: skip
+    sources = query(
+        warehouse,
+        f"SELECT source, COUNT(*) FROM {WAREHOUSE_DB}.fact_kline "
+        f"WHERE open_time < '2024-03-02' GROUP BY source ORDER BY source",
+    )
     assert sources == [("file:klines_a.csv", 6), ("file:klines_b.json", 6), ("file:klines_c.xlsx", 6)]
     assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline WHERE source = 'binance_api'")[0][0] == 2
-    xlsx_nulls = query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline WHERE source = "
-                                  "'file:klines_c.xlsx' AND quote_volume IS NULL AND trades IS NULL")  # fmt: skip
+    xlsx_nulls = query(
+        warehouse,
+        f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline WHERE source = "
+        "'file:klines_c.xlsx' AND quote_volume IS NULL AND trades IS NULL",
+    )
     assert xlsx_nulls == [(6,)]  # OHLCV-only file: the missing fields stay NULL, nothing invented
     balances = query(warehouse, f"SELECT asset, free, locked, source FROM {WAREHOUSE_DB}.fact_balance ORDER BY 1")
     assert balances == [
@@ -107,10 +136,17 @@ def test_good_files_load_whole_and_bad_files_are_rejected_whole_with_a_reason(
     assert [p.name for p in inbox.iterdir() if p.is_file()] == []
     processed = sorted(p.name.split("-", 1)[1] for p in (inbox / "processed").iterdir())
     assert processed == ["balances.xlsx", "klines_a.csv", "klines_b.json", "klines_c.xlsx"]
-    reasons = {p.name.split("-", 1)[1].removesuffix(".reason.txt"): p.read_text()
-               for p in (inbox / "rejected").glob("*.reason.txt")}  # fmt: skip
-    assert sorted(reasons) == ["bad_columns.xlsx", "bad_high.csv", "bad_precision.csv", "bad_symbol.csv",
-                               "bad_truncated.json"]  # fmt: skip
+    reasons = {
+        p.name.split("-", 1)[1].removesuffix(".reason.txt"): p.read_text()
+        for p in (inbox / "rejected").glob("*.reason.txt")
+    }
+    assert sorted(reasons) == [
+        "bad_columns.xlsx",
+        "bad_high.csv",
+        "bad_precision.csv",
+        "bad_symbol.csv",
+        "bad_truncated.json",
+    ]
     assert "high 0.00000001 is below" in reasons["bad_high.csv"]
     assert "cannot be read as JSON" in reasons["bad_truncated.json"]
     assert "missing close, volume" in reasons["bad_columns.xlsx"]

@@ -54,8 +54,15 @@ def test_backtest_scores_against_the_naive_forecast(closes: np.ndarray):
     made = forecasting.folds(closes, 10)
     metrics = forecasting.score(made)
     assert metrics.folds == 10
-    naive_like = [forecasting.Fold(f.origin, f.last_seen, forecasting.Forecast(
-        np.full(24, f.last_seen), f.forecast.lo, f.forecast.hi), f.actual) for f in made]  # fmt: skip
+    naive_like = [
+        forecasting.Fold(
+            f.origin,
+            f.last_seen,
+            forecasting.Forecast(np.full(24, f.last_seen), f.forecast.lo, f.forecast.hi),
+            f.actual,
+        )
+        for f in made
+    ]
     assert forecasting.score(naive_like).mase == pytest.approx(1.0)
     assert 0.5 < metrics.mase < 2.0 and 0 < metrics.mape < 10
     assert 0.5 <= metrics.coverage[80] <= metrics.coverage[95] <= 1.0

@@ -38,8 +38,15 @@ def test_holes_are_exactly_the_missing_grid_candles_in_runs(interval: str, phase
     start_offset = data.draw(st.integers(0, 1)) * (1 if interval != "1M" else 0)  # a start just after a grid time
     expected_start = expected[0] - (FIXED_MS.get(interval, 1) - 1) * start_offset
     jumps = [(a, b) for a, b in itertools.pairwise(present) if expected.index(b) - expected.index(a) > 1]
-    holes = find_holes(interval, expected_start, expected_end, present[0] if present else None,
-                       present[-1] if present else None, jumps, anchor_ms=first_open)  # fmt: skip
+    holes = find_holes(
+        interval,
+        expected_start,
+        expected_end,
+        present[0] if present else None,
+        present[-1] if present else None,
+        jumps,
+        anchor_ms=first_open,
+    )
     missing = [o for o in expected if o not in present]
     assert [o for h in holes for o in opens(interval, h.first_ms, h.candles)] == missing
     for hole in holes:

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from binance_airflow.errors import BinanceAPIError, BinanceBannedError, BinanceUnavailableError
-from binance_airflow.hook import BinanceHook
+from binance_airflow.binance.errors import BinanceAPIError, BinanceBannedError, BinanceUnavailableError
+from binance_airflow.binance.hook import BinanceHook
 from include.binance_sim.payloads import klines_json
 from include.intervals import MINUTE_MS
 from tests.conftest import API_SECRET, Sim, connection_uri, sim_market

@@ -80,10 +80,39 @@ def test_real_rest_pages_give_the_same_rows():
 
 
 def test_microsecond_archives_and_a_header_row_give_the_same_rows():
-    rows = [[T0 * 1000 + i * HOUR_MS * 1000, "1.0", "2.0", "0.5", "1.5", "10", (T0 + (i + 1) * HOUR_MS) * 1000 - 1,
-             "15", 3, "5", "7.5", "0"] for i in range(5)]  # fmt: skip
-    header = [["open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume", "count",
-               "taker_buy_volume", "taker_buy_quote_volume", "ignore"]]  # fmt: skip
+    rows = [
+        [
+            T0 * 1000 + i * HOUR_MS * 1000,
+            "1.0",
+            "2.0",
+            "0.5",
+            "1.5",
+            "10",
+            (T0 + (i + 1) * HOUR_MS) * 1000 - 1,
+            "15",
+            3,
+            "5",
+            "7.5",
+            "0",
+        ]
+        for i in range(5)
+    ]
+    header = [
+        [
+            "open_time",
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
+            "close_time",
+            "quote_volume",
+            "count",
+            "taker_buy_volume",
+            "taker_buy_quote_volume",
+            "ignore",
+        ]
+    ]
     reference = from_archive_csv(csv_text(header + rows), "1h")
     assert [r[3] for r in reference.rows] == [T0 + i * HOUR_MS for i in range(5)]
 
@@ -127,8 +156,18 @@ def test_generated_rest_rows_give_the_same_rows_rejects_and_reasons(rows: list[A
     from_rows(rows)
 
 
-CSV_ODDITIES = ["ninth decimal", "exponent", "sign", "whitespace", "negative trades", "microseconds", "still open",
-                "29 integer digits", "zero price", "huge time"]  # fmt: skip
+CSV_ODDITIES = [
+    "ninth decimal",
+    "exponent",
+    "sign",
+    "whitespace",
+    "negative trades",
+    "microseconds",
+    "still open",
+    "29 integer digits",
+    "zero price",
+    "huge time",
+]
 
 
 @settings(max_examples=200, deadline=None)

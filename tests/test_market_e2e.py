@@ -11,7 +11,7 @@ from datetime import timedelta
 import MySQLdb
 import pytest
 
-from benchmarks.common import simulator
+from harness.simulator import simulator
 from tests.conftest import WAREHOUSE_DB, connection_uri
 from tests.dag_runs import DAY, query, whole_run
 

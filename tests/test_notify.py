@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from binance_airflow.notify import per_task
+from binance_airflow.etl.report import per_task
 
 TASKS = {"plan", "klines.extract_klines", "klines.load_klines", "load_fact_kline", "extract_ticker"}
 
@@ -28,6 +28,9 @@ def test_a_mapped_task_is_reported_once_by_its_id_and_failed_if_any_instance_fai
 
 
 def test_an_upstream_failure_among_mapped_instances_is_not_hidden_by_their_successes():
-    instances = {"klines.load_klines_0": "success", "klines.load_klines_1": "upstream_failed",
-                 "klines.load_klines_2": "success"}  # fmt: skip
+    instances = {
+        "klines.load_klines_0": "success",
+        "klines.load_klines_1": "upstream_failed",
+        "klines.load_klines_2": "success",
+    }
     assert per_task(instances, TASKS) == {"klines.load_klines": "upstream_failed"}

@@ -32,9 +32,20 @@ def candle(draw: st.DrawFn) -> list:
     high = max(o, c) + draw(st.integers(0, 10**12))
     low = min(o, c) - draw(st.integers(0, min(o, c) - 1))
     volumes = [draw(st.integers(0, 10**16)) for _ in range(4)]
-    return [open_ms, decimal(o), decimal(high), decimal(low), decimal(c), decimal(volumes[0]),
-            open_ms + HOUR_MS - 1, decimal(volumes[1]), draw(st.integers(0, 10**6)), decimal(volumes[2]),
-            decimal(volumes[3]), "0"]  # fmt: skip
+    return [
+        open_ms,
+        decimal(o),
+        decimal(high),
+        decimal(low),
+        decimal(c),
+        decimal(volumes[0]),
+        open_ms + HOUR_MS - 1,
+        decimal(volumes[1]),
+        draw(st.integers(0, 10**6)),
+        decimal(volumes[2]),
+        decimal(volumes[3]),
+        "0",
+    ]
 
 
 BREAKS = {
@@ -84,7 +95,7 @@ def sim_connection(sim_url: str) -> Iterator[None]:
 def test_paging_any_range_returns_exactly_the_server_candles(
     sim_connection: None, interval: str, start: int, length: int
 ):
-    from binance_airflow.hook import BinanceHook
+    from binance_airflow.binance.hook import BinanceHook
     from include.binance_sim.payloads import klines_json
 
     step = FIXED_MS.get(interval, 30 * 86_400_000)

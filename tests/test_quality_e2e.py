@@ -7,7 +7,7 @@ from datetime import timedelta
 import MySQLdb
 import pytest
 
-from binance_airflow.tables import SCHEMA_FILES
+from binance_airflow.warehouse.tables import SCHEMA_FILES
 from include.sql_files import sql
 from tests.conftest import WAREHOUSE_DB, Sim
 from tests.dag_runs import DAY, asset_events, failures, load_dag, summary, task_states, whole_run
@@ -30,9 +30,12 @@ def test_each_gate_reads_the_runs_rows_in_one_scan():
 
 
 def test_a_clean_run_passes_every_gate_and_each_load_emits_its_asset(
-    airflow_db: None, warehouse: MySQLdb.Connection, webhook: list[dict], binance_conn: Sim,
+    airflow_db: None,
+    warehouse: MySQLdb.Connection,
+    webhook: list[dict],
+    binance_conn: Sim,
     capfd: pytest.CaptureFixture,
-):  # fmt: skip
+):
     run = whole_run(START, END, ["BTCUSDT", "ETHUSDT"])
     assert run.state == "success"
     out, err = capfd.readouterr()
@@ -40,9 +43,9 @@ def test_a_clean_run_passes_every_gate_and_each_load_emits_its_asset(
     states = task_states(run.run_id)
     assert {task: states[task] for task in CHECKS} == dict.fromkeys(CHECKS, "success")
     assert asset_events(run.run_id) == [
-        f"binance_warehouse.{table}" for table in ("dim_date", "dim_symbol", "fact_balance", "fact_kline",
-                                                "fact_ticker_24hr")
-    ]  # fmt: skip
+        f"binance_warehouse.{table}"
+        for table in ("dim_date", "dim_symbol", "fact_balance", "fact_kline", "fact_ticker_24hr")
+    ]
     assert failures(webhook) == {}
     assert summary(webhook)["status"] == "success"
 
@@ -70,6 +73,7 @@ def test_a_null_price_and_a_stray_candle_fail_the_gate_naming_each_check(
     assert run.state == "failed"
     errors = failures(webhook)
     assert list(errors) == ["check_fact_kline"]
-    assert errors["check_fact_kline"].startswith("fact_kline failed high_ge_low, rows_match_extracted, "
-                                                 "close_not_null on this run's rows")  # fmt: skip
+    assert errors["check_fact_kline"].startswith(
+        "fact_kline failed high_ge_low, rows_match_extracted, close_not_null on this run's rows"
+    )
     assert summary(webhook)["failed_tasks"] == ["check_fact_kline"]

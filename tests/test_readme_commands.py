@@ -1,4 +1,5 @@
-"""Every command the README shows runs as written from a fresh shell (benchmarks on a tiny input)."""
+"""Every command the README and the pages of docs/ show runs as written from a fresh shell (benchmarks on a tiny
+input)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,19 @@ import pytest
 
 from tests.conftest import ROOT
 
-README = (ROOT / "README.md").read_text()
-TEST_COMMAND = "bash scripts/setup.sh && .venv/bin/ruff check . && .venv/bin/python -m pytest"
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = "\n".join(page.read_text() for page in PAGES)
+TEST_COMMAND = "bash scripts/setup.sh && .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports && .venv/bin/python -m pytest"
 # Commands are what the README shows in a ```bash block, or as inline code run through bash or the venv.
 COMMANDS = sorted(
-    {line.strip() for block in re.findall(r"```bash\n(.*?)```", README, re.DOTALL) for line in block.splitlines()}
-    | set(re.findall(r"`((?:bash|\.venv/bin/\S+) [^`]+)`", README))
+    {line.strip() for block in re.findall(r"```bash\n(.*?)```", DOCS, re.DOTALL) for line in block.splitlines()}
+    | set(re.findall(r"`((?:bash|\.venv/bin/\S+) [^`]+)`", DOCS))
 )
 
 
 def test_no_command_leans_on_a_tool_a_fresh_shell_does_not_have():
     """``python``, ``pip`` or ``docker`` at the start of inline code would be a command that fails here."""
-    assert re.findall(r"`((?:python3?|pip3?|docker|docker-compose|mysql) [^`]*)`", README) == []
+    assert re.findall(r"`((?:python3?|pip3?|docker|docker-compose|mysql) [^`]*)`", DOCS) == []
 
 
 FRESH_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.environ["HOME"]}  # nothing of this process's
@@ -38,8 +40,14 @@ def fresh_shell(command: str, timeout: float, **extra_env: str) -> subprocess.Co
 
 def first_line_of(command: str) -> str:
     """Start a server ``command`` in a fresh shell, read the first line it prints, stop it."""
-    server = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=FRESH_ENV, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    server = subprocess.Popen(
+        ["bash", "-c", f"exec {command}"],
+        cwd=ROOT,
+        env=FRESH_ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         return server.stdout.readline()
@@ -54,8 +62,9 @@ def check_make_env(tmp_path: Path) -> None:
     (tmp_path / "scripts").mkdir()
     shutil.copy(ROOT / "scripts" / "make_env.sh", tmp_path / "scripts")
     for _ in range(2):
-        done = subprocess.run(["bash", "scripts/make_env.sh"], cwd=tmp_path, env=FRESH_ENV, capture_output=True,
-                              text=True, timeout=60)  # fmt: skip
+        done = subprocess.run(
+            ["bash", "scripts/make_env.sh"], cwd=tmp_path, env=FRESH_ENV, capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 0, done.stderr
     env = tmp_path / ".env"
     values = dict(line.split("=", 1) for line in env.read_text().splitlines())

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import MySQLdb
 import pytest
 
-from binance_airflow.schema_tasks import create_warehouse
+from binance_airflow.warehouse.schema import create_warehouse
 from tests.conftest import WAREHOUSE_DB, Sim
 from tests.dag_runs import DAY, assert_exact_candles, asset_events, failures, query, summary, task_states, whole_run
 
@@ -64,15 +64,25 @@ def test_an_exchange_outage_is_recorded_and_the_run_passes(
     assert assert_exact_candles(warehouse, "BTCUSDT", "1h", day, day + timedelta(days=1)) == 23
     early = query(warehouse, f"SELECT close_time FROM {WAREHOUSE_DB}.fact_kline WHERE open_time = '2023-03-24 12:00'")
     assert early == [(datetime(2023, 3, 24, 12, 39, 59, 999000),)]  # as Binance serves it
-    gaps = query(warehouse, f"SELECT symbol, `interval`, first_missing, last_missing, candles_missing, confirmed_by, "
-                            f"dag_run_id FROM {WAREHOUSE_DB}.v_kline_outages")  # fmt: skip
+    gaps = query(
+        warehouse,
+        f"SELECT symbol, `interval`, first_missing, last_missing, candles_missing, confirmed_by, "
+        f"dag_run_id FROM {WAREHOUSE_DB}.v_kline_outages",
+    )
     moment = datetime(2023, 3, 24, 13)
     assert gaps == [("BTCUSDT", "1h", moment, moment, 1, "exchange_recheck", run.run_id)]
     outage = summary(webhook[-1:])["exchange_outages"]
-    assert outage == [{"symbol": "BTCUSDT", "interval": "1h", "first_missing": "2023-03-24 13:00:00.000",
-                       "first_missing_ms": int(moment.replace(tzinfo=UTC).timestamp() * 1000),
-                       "last_missing": "2023-03-24 13:00:00.000", "candles": 1,
-                       "open_times": ["2023-03-24 13:00:00.000"]}]  # fmt: skip
+    assert outage == [
+        {
+            "symbol": "BTCUSDT",
+            "interval": "1h",
+            "first_missing": "2023-03-24 13:00:00.000",
+            "first_missing_ms": int(moment.replace(tzinfo=UTC).timestamp() * 1000),
+            "last_missing": "2023-03-24 13:00:00.000",
+            "candles": 1,
+            "open_times": ["2023-03-24 13:00:00.000"],
+        }
+    ]
 
 
 @pytest.mark.parametrize("every_load", [False, True], ids=["lost once: healed", "lost for good: the run fails"])
@@ -118,5 +128,6 @@ def test_a_candle_binance_keeps_serving_broken_fails_the_run_with_the_reason(
     error = failures(webhook)["reconcile_fact_kline"]
     assert f"BTCUSDT 1h: 1 missing from {START:%Y-%m-%d %H:%M:%S}.000" in error and "high 0.00000001 is below" in error
     assert query(warehouse, f"SELECT batch, COUNT(*) FROM {WAREHOUSE_DB}.etl_reject GROUP BY batch ORDER BY 1") == [
-        ("heal", 1), ("load", 1)
-    ]  # fmt: skip
+        ("heal", 1),
+        ("load", 1),
+    ]

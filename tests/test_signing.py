@@ -1,6 +1,6 @@
 """Signatures reproduce the worked HMAC examples published in Binance's docs."""
 
-from binance_airflow.signing import encode_query, hmac_signature, signed_query
+from binance_airflow.binance.signing import encode_query, hmac_signature, signed_query
 
 SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 PARAMS = {

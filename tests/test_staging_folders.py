@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from binance_airflow.etl_steps import run_dir
+from binance_airflow.etl.run_folder import run_dir
 from include import settings as etl_settings
 
 ROOT = etl_settings.STAGING_ROOT / "binance_etl"
@@ -19,8 +19,16 @@ def test_dot_run_ids_never_collapse_to_the_staging_root_or_its_parent():
 
 def test_run_ids_differing_only_in_unsafe_characters_get_different_folders():
     stamp = "manual__2024-05-01T00:00:00"
-    ids = [f"{stamp}+00:00", f"{stamp}~00:00", f"{stamp}_00:00", "manual__2024-05-01T00_00_00+00_00", "a b", "a_b",
-           "a%20b", "a%b"]  # fmt: skip
+    ids = [
+        f"{stamp}+00:00",
+        f"{stamp}~00:00",
+        f"{stamp}_00:00",
+        "manual__2024-05-01T00_00_00+00_00",
+        "a b",
+        "a_b",
+        "a%20b",
+        "a%b",
+    ]
     assert len({run_dir(run_id) for run_id in ids}) == len(ids)
 
 

@@ -31,14 +31,25 @@ class StreamProcess:
     """``python -m binance_airflow.stream`` with the test connections; ``stop()`` returns its output."""
 
     def __init__(self, sim: Sim, stream_url: str, intervals: tuple[str, ...] = ("1s",), **tunables: str):
-        env = {**os.environ,
-               "AIRFLOW_CONN_BINANCE_DEFAULT": connection_uri(sim.base_url, stream_url=stream_url),
-               "AIRFLOW_VAR_BINANCE_STREAM": json.dumps({"symbols": SYMBOLS, "intervals": list(intervals)}),
-               "BINANCE_STREAM_LOOKBACK": "20", "BINANCE_STREAM_SILENCE": "3", "BINANCE_STREAM_GRACE_MS": "1500",
-               "BINANCE_STREAM_HEAL_EVERY": "30", **tunables}  # fmt: skip
+        env = {
+            **os.environ,
+            "AIRFLOW_CONN_BINANCE_DEFAULT": connection_uri(sim.base_url, stream_url=stream_url),
+            "AIRFLOW_VAR_BINANCE_STREAM": json.dumps({"symbols": SYMBOLS, "intervals": list(intervals)}),
+            "BINANCE_STREAM_LOOKBACK": "20",
+            "BINANCE_STREAM_SILENCE": "3",
+            "BINANCE_STREAM_GRACE_MS": "1500",
+            "BINANCE_STREAM_HEAL_EVERY": "30",
+            **tunables,
+        }
         self.started = time.time()
-        self.process = subprocess.Popen([sys.executable, "-m", "binance_airflow.stream"], cwd=ROOT, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "binance_airflow.stream"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
     def stop(self) -> str:
         self.process.send_signal(signal.SIGTERM)
@@ -97,8 +108,10 @@ def assert_exactly_the_server_candles(conn: MySQLdb.Connection, until_ms: int, i
     for symbol in SYMBOLS:
         rows = [row for row in stored(conn, symbol, interval) if row[0] < until_ms]
         table = sim_market().klines(symbol, interval, rows[0][0], until_ms - 1, 10**7)
-        want = [(int(o), *(Decimal(int(table[f][i])) / 10**8 for f in ("open", "high", "low", "close", "volume")))
-                for i, o in enumerate(table["open_time"])]  # fmt: skip
+        want = [
+            (int(o), *(Decimal(int(table[f][i])) / 10**8 for f in ("open", "high", "low", "close", "volume")))
+            for i, o in enumerate(table["open_time"])
+        ]
         missing = sorted({w[0] for w in want} - {r[0] for r in rows})
         assert [row[:6] for row in rows] == want, f"{symbol}: {len(rows)} stored, {len(want)} served, missing {missing}"
         total += len(rows)
@@ -192,18 +205,23 @@ def test_stream_and_batch_paths_write_identical_rows(
     stream: Any, warehouse: MySQLdb.Connection, sim: Sim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """The same candles through the stream and through the batch DAG's steps: the same row, but for source."""
-    from binance_airflow import etl_steps as steps
-    from binance_airflow.hook import BinanceHook
-    from binance_airflow.schema_tasks import create_warehouse
+    from binance_airflow.binance.hook import BinanceHook
+    from binance_airflow.etl import steps
+    from binance_airflow.warehouse.schema import create_warehouse
+    from binance_airflow.warehouse.tables import TABLES
     from include.run_window import resolve
 
     service = stream()
     wait_for(lambda: streamed(warehouse) >= 8)
     service.stop()
-    columns = ("symbol, `interval`, open_time, open_time_ms, date_key, `open`, high, low, `close`, volume, close_time, "
-               "quote_volume, trades, taker_buy_base_volume, taker_buy_quote_volume")  # fmt: skip
-    ws = query(warehouse, f"SELECT {columns} FROM {WAREHOUSE_DB}.fact_kline WHERE source = 'binance_ws' "
-                          "ORDER BY symbol, open_time")  # fmt: skip
+    columns = (
+        "symbol, `interval`, open_time, open_time_ms, date_key, `open`, high, low, `close`, volume, close_time, "
+        "quote_volume, trades, taker_buy_base_volume, taker_buy_quote_volume"
+    )
+    ws = query(
+        warehouse,
+        f"SELECT {columns} FROM {WAREHOUSE_DB}.fact_kline WHERE source = 'binance_ws' ORDER BY symbol, open_time",
+    )
     first, last = min(r[3] for r in ws), max(r[3] for r in ws)
     batch_db = WAREHOUSE_DB + "_batch"
     query(warehouse, f"DROP DATABASE IF EXISTS {batch_db}")
@@ -212,13 +230,13 @@ def test_stream_and_batch_paths_write_identical_rows(
     try:
         create_warehouse()
         start, end = (datetime.fromtimestamp(ms / 1000, UTC).isoformat() for ms in (first, last + 1000))
-        plan = resolve({"symbols": SYMBOLS, "interval": "1s", "start": start, "end": end}, None, None, None).as_dict()
+        window = resolve({"symbols": SYMBOLS, "interval": "1s", "start": start, "end": end}, None, None, None)
         hook = BinanceHook()
-        steps.extract_exchange_info(plan, tmp_path, hook)
-        steps.load_table("dim_symbol", steps.transform_symbols(tmp_path), "batch")
-        steps.load_table("dim_date", steps.transform_dates(plan, tmp_path), "batch")
-        extracted = steps.extract_klines(plan, SYMBOLS, tmp_path, hook)
-        staged = steps.transform_klines(plan, tmp_path, extracted, int(time.time() * 1000))
+        steps.extract_exchange_info(window, tmp_path, hook)
+        steps.load_table("dim_symbol", steps.stage_table(TABLES["dim_symbol"], window, tmp_path), "batch")
+        steps.load_table("dim_date", steps.stage_table(TABLES["dim_date"], window, tmp_path), "batch")
+        extracted = steps.extract_klines(window, SYMBOLS, tmp_path, hook)
+        staged = steps.transform_klines(window, tmp_path, extracted, int(time.time() * 1000))
         steps.load_klines(staged, "batch")
         batch = query(warehouse, f"SELECT {columns} FROM {batch_db}.fact_kline ORDER BY symbol, open_time")
     finally:
@@ -233,9 +251,12 @@ def test_the_api_secret_never_reaches_the_service_log(stream: Any, warehouse: My
 
 
 def test_the_freshness_dag_passes_on_fresh_streams_and_names_a_stale_one(
-    stream: Any, warehouse: MySQLdb.Connection, webhook: list[dict], monkeypatch: pytest.MonkeyPatch,
+    stream: Any,
+    warehouse: MySQLdb.Connection,
+    webhook: list[dict],
+    monkeypatch: pytest.MonkeyPatch,
     airflow_db: None,
-):  # fmt: skip
+):
     """1m streams, fresh from the start (the service heals the last minutes over REST before streaming)."""
     from tests.dag_runs import failures, load_dag
 

@@ -10,17 +10,49 @@ from include.transforms import klines
 from include.transforms.stream_events import parse, stream_name
 
 # The kline event of Binance's docs (web-socket-streams.md), with k.x set per test.
-DOCS_EVENT = {"e": "kline", "E": 1672515782136, "s": "BNBBTC",
-              "k": {"t": 1672515780000, "T": 1672515839999, "s": "BNBBTC", "i": "1m", "f": 100, "L": 200,
-                    "o": "0.0010", "c": "0.0020", "h": "0.0025", "l": "0.0015", "v": "1000", "n": 100, "x": True,
-                    "q": "1.0000", "V": "500", "Q": "0.500", "B": "123456"}}  # fmt: skip
+DOCS_EVENT = {
+    "e": "kline",
+    "E": 1672515782136,
+    "s": "BNBBTC",
+    "k": {
+        "t": 1672515780000,
+        "T": 1672515839999,
+        "s": "BNBBTC",
+        "i": "1m",
+        "f": 100,
+        "L": 200,
+        "o": "0.0010",
+        "c": "0.0020",
+        "h": "0.0025",
+        "l": "0.0015",
+        "v": "1000",
+        "n": 100,
+        "x": True,
+        "q": "1.0000",
+        "V": "500",
+        "Q": "0.500",
+        "B": "123456",
+    },
+}
 
 
 def test_a_closed_candle_becomes_the_kline_rest_serves_and_meets_the_batch_validation():
     frame = parse(json.dumps({"stream": "bnbbtc@kline_1m", "data": DOCS_EVENT}))
     assert (frame.kind, frame.stream) == ("closed", "bnbbtc@kline_1m")
-    assert frame.candle.kline == [1672515780000, "0.0010", "0.0025", "0.0015", "0.0020", "1000", 1672515839999,
-                                  "1.0000", 100, "500", "0.500", "0"]  # fmt: skip
+    assert frame.candle.kline == [
+        1672515780000,
+        "0.0010",
+        "0.0025",
+        "0.0015",
+        "0.0020",
+        "1000",
+        1672515839999,
+        "1.0000",
+        100,
+        "500",
+        "0.500",
+        "0",
+    ]
     batch = klines.transform_klines([frame.candle.kline], "BNBBTC", "1m", 1_800_000_000_000, "binance_ws")
     assert batch.rejects[0][3] == "low 0.0015 is above open/close"  # the docs' example is not a valid candle
     frame.candle.kline[3] = "0.0009"

@@ -13,7 +13,7 @@ from airflow.timetables.base import DataInterval, TimeRestriction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from binance_airflow.timetable import HistoryThenDailyTimetable
+from binance_airflow.etl.timetable import HistoryThenDailyTimetable
 from include.run_periods import period_end
 
 
@@ -52,8 +52,10 @@ def test_the_airflow_timetable_follows_the_calendar():
     timetable = HistoryThenDailyTimetable()
     restriction = TimeRestriction(earliest=pendulum.datetime(2018, 1, 1), latest=None, catchup=True)
     first = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
-    assert (first.data_interval.start, first.data_interval.end) == (pendulum.datetime(2018, 1, 1),
-                                                                    pendulum.datetime(2019, 1, 1))  # fmt: skip
+    assert (first.data_interval.start, first.data_interval.end) == (
+        pendulum.datetime(2018, 1, 1),
+        pendulum.datetime(2019, 1, 1),
+    )
     assert first.run_after == first.data_interval.end
     last = DataInterval(pendulum.datetime(2019, 1, 1), pendulum.now("UTC").start_of("day") - timedelta(days=1))
     daily = timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
@@ -79,23 +81,31 @@ def backfill(from_date: str, to_date: str) -> list[tuple[str, str]]:
     """The data intervals ``airflow backfill create --from-date F --to-date T`` plans, through Airflow's own code."""
     from airflow.models.backfill import _get_info_list
 
-    infos = _get_info_list(from_date=pendulum.parse(from_date), to_date=pendulum.parse(to_date), reverse=False,
-                           dag=serialized_dag())  # fmt: skip
+    infos = _get_info_list(
+        from_date=pendulum.parse(from_date), to_date=pendulum.parse(to_date), reverse=False, dag=serialized_dag()
+    )
     return [(f"{i.data_interval.start:%Y-%m-%d}", f"{i.data_interval.end:%Y-%m-%d}") for i in infos]
 
 
 def test_a_backfill_loads_the_requested_range_not_the_whole_year():
     """--to-date is inclusive (Airflow's word): the day it names is the last one covered, as for a daily DAG."""
     assert backfill("2024-01-01", "2024-03-01") == [
-        ("2024-01-01", "2024-02-01"), ("2024-02-01", "2024-03-01"), ("2024-03-01", "2024-03-02")
-    ]  # fmt: skip
+        ("2024-01-01", "2024-02-01"),
+        ("2024-02-01", "2024-03-01"),
+        ("2024-03-01", "2024-03-02"),
+    ]
     assert backfill("2019-01-01", "2021-12-31") == [
-        ("2019-01-01", "2020-01-01"), ("2020-01-01", "2021-01-01"), ("2021-01-01", "2022-01-01")
-    ]  # fmt: skip
+        ("2019-01-01", "2020-01-01"),
+        ("2020-01-01", "2021-01-01"),
+        ("2021-01-01", "2022-01-01"),
+    ]
     assert backfill("2023-12-30", "2025-01-02") == [
-        ("2023-12-30", "2023-12-31"), ("2023-12-31", "2024-01-01"), ("2024-01-01", "2025-01-01"),
-        ("2025-01-01", "2025-01-02"), ("2025-01-02", "2025-01-03"),
-    ]  # fmt: skip
+        ("2023-12-30", "2023-12-31"),
+        ("2023-12-31", "2024-01-01"),
+        ("2024-01-01", "2025-01-01"),
+        ("2025-01-01", "2025-01-02"),
+        ("2025-01-02", "2025-01-03"),
+    ]
     assert backfill("2024-02-10T06:00:00", "2024-02-12") == [("2024-02-11", "2024-02-12"), ("2024-02-12", "2024-02-13")]
 
 
@@ -104,8 +114,11 @@ def test_a_backfill_loads_the_requested_range_not_the_whole_year():
 def test_backfill_runs_tile_exactly_the_days_asked_for(first: date, days: int):
     last = first + timedelta(days=days)
     runs = backfill(first.isoformat(), last.isoformat())
-    covered = [date.fromisoformat(s) + timedelta(days=i) for s, e in runs
-               for i in range((date.fromisoformat(e) - date.fromisoformat(s)).days)]  # fmt: skip
+    covered = [
+        date.fromisoformat(s) + timedelta(days=i)
+        for s, e in runs
+        for i in range((date.fromisoformat(e) - date.fromisoformat(s)).days)
+    ]
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     wanted = [first + timedelta(days=i) for i in range(days + 1) if first + timedelta(days=i) <= yesterday]
     assert covered == wanted  # every day once, in order, nothing outside the range

@@ -25,10 +25,16 @@ def daily_bars(symbol: str) -> dict:
     for k in expected(symbol, "1h", START, END):
         days[datetime.fromtimestamp(k[0] / 1000, UTC).date()].append([Decimal(v) for v in k[1:6]])
     return {
-        day: (rows[0][0], max(r[1] for r in rows), min(r[2] for r in rows), rows[-1][3], sum(r[4] for r in rows),
-              len(rows))
+        day: (
+            rows[0][0],
+            max(r[1] for r in rows),
+            min(r[2] for r in rows),
+            rows[-1][3],
+            sum(r[4] for r in rows),
+            len(rows),
+        )
         for day, rows in sorted(days.items())
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +57,12 @@ def loaded(airflow_db: None, sim_url: str) -> MySQLdb.Connection:
 
 def test_daily_ohlcv_matches_the_candles_day_by_day(loaded: MySQLdb.Connection):
     for symbol in ("BTCUSDT", "ETHUSDT"):
-        got = query(loaded, f"SELECT trade_date, `open`, high, low, `close`, volume, candles FROM "
-                            f"{WAREHOUSE_DB}.v_daily_ohlcv WHERE symbol = '{symbol}' AND `interval` = '1h' "
-                            "ORDER BY trade_date")  # fmt: skip
+        got = query(
+            loaded,
+            f"SELECT trade_date, `open`, high, low, `close`, volume, candles FROM "
+            f"{WAREHOUSE_DB}.v_daily_ohlcv WHERE symbol = '{symbol}' AND `interval` = '1h' "
+            "ORDER BY trade_date",
+        )
         want = daily_bars(symbol)
         assert [(row[0], *row[1:]) for row in got] == [(day, *bar) for day, bar in want.items()]
 
@@ -65,8 +74,11 @@ def test_monthly_returns_and_volatility_follow_the_daily_closes(loaded: MySQLdb.
     for day, (open_, _, _, close, _, _) in bars.items():
         months[day.replace(day=1)].append((close, previous if previous is not None else open_, previous))
         previous = close
-    got = query(loaded, f"SELECT month_start, trading_days, month_return, volatility_daily FROM "
-                        f"{WAREHOUSE_DB}.v_monthly_returns WHERE symbol = 'BTCUSDT' ORDER BY month_start")  # fmt: skip
+    got = query(
+        loaded,
+        f"SELECT month_start, trading_days, month_return, volatility_daily FROM "
+        f"{WAREHOUSE_DB}.v_monthly_returns WHERE symbol = 'BTCUSDT' ORDER BY month_start",
+    )
     assert [row[0] for row in got] == sorted(months)
     for month, days, month_return, volatility in got:
         rows = months[month]

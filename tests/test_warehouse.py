@@ -16,9 +16,10 @@ import MySQLdb
 import pytest
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
-from binance_airflow.schema_tasks import create_warehouse
-from binance_airflow.tables import TABLES
-from binance_airflow.warehouse import StagingFileError, upgrade_schema, upsert_csv, warehouse_hook
+from binance_airflow.warehouse.connection import warehouse_hook
+from binance_airflow.warehouse.loads import StagingFileError, upsert_csv
+from binance_airflow.warehouse.schema import create_warehouse, upgrade_schema
+from binance_airflow.warehouse.tables import TABLES
 from include.transforms import dim_date
 from include.transforms.snapshots import SYMBOL_COLUMNS
 from include.transforms.staging import write_csv
@@ -180,7 +181,7 @@ def test_a_warehouse_from_before_the_source_column_is_upgraded_in_place(schema: 
 def test_the_database_is_the_env_override_else_the_connections_schema_else_binance_dw(
     monkeypatch: pytest.MonkeyPatch,
 ):
-    from binance_airflow.warehouse import database
+    from binance_airflow.warehouse.connection import database
 
     conn = {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "schema": "from_schema"}
     monkeypatch.setenv("AIRFLOW_CONN_BINANCE_WAREHOUSE", json.dumps(conn))

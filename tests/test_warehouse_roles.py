@@ -12,7 +12,7 @@ import MySQLdb
 import pytest
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
-from binance_airflow.warehouse_roles import Login, ensure_users, readable_objects
+from binance_airflow.warehouse.roles import Login, ensure_users, readable_objects
 
 DATABASE = "binance_dw_roles_test"
 OTHER = "binance_roles_other_test"
@@ -25,8 +25,9 @@ def root() -> MySQLdb.Connection:
 
 
 def as_user(login: Login, **options: object) -> MySQLdb.Connection:
-    return MySQLdb.connect(host="127.0.0.1", user=login.user, passwd=login.password, db=DATABASE, autocommit=True,
-                           **options)  # fmt: skip
+    return MySQLdb.connect(
+        host="127.0.0.1", user=login.user, passwd=login.password, db=DATABASE, autocommit=True, **options
+    )
 
 
 def denied(conn: MySQLdb.Connection, sql: str) -> str:
@@ -38,7 +39,7 @@ def denied(conn: MySQLdb.Connection, sql: str) -> str:
 
 @pytest.fixture(scope="module")
 def roles(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[None]:
-    from binance_airflow.schema_tasks import create_warehouse
+    from binance_airflow.warehouse.schema import create_warehouse
 
     admin = json.dumps({"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "password": ""})
     monkeypatch_module.setenv("AIRFLOW_CONN_ROLES_TEST_ADMIN", admin)
@@ -52,8 +53,12 @@ def roles(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[None]:
     ensure_users(hook, DATABASE, WRITER, READER)  # idempotent
     yield
     with root() as conn:
-        for statement in (f"DROP DATABASE {DATABASE}", f"DROP DATABASE {OTHER}",
-                          f"DROP USER '{WRITER.user}'@'%'", f"DROP USER '{READER.user}'@'%'"):  # fmt: skip
+        for statement in (
+            f"DROP DATABASE {DATABASE}",
+            f"DROP DATABASE {OTHER}",
+            f"DROP USER '{WRITER.user}'@'%'",
+            f"DROP USER '{READER.user}'@'%'",
+        ):
             conn.cursor().execute(statement)
 
 
@@ -87,8 +92,10 @@ def test_the_reader_reads_facts_dimensions_and_views_and_writes_nothing(roles: N
             cursor.execute(f"SELECT COUNT(*) FROM `{name}`")
         assert {"fact_kline", "dim_symbol", "v_daily_ohlcv", "v_portfolio_value"} <= set(readable_objects())
         assert "denied" in denied(conn, "SELECT * FROM etl_run_log")  # the ETL's bookkeeping is not BI's
-        assert "denied" in denied(conn, "INSERT INTO dim_symbol (symbol, base_asset, quote_asset, status) "
-                                        "VALUES ('XUSDT', 'X', 'USDT', 'TRADING')")  # fmt: skip
+        assert "denied" in denied(
+            conn,
+            "INSERT INTO dim_symbol (symbol, base_asset, quote_asset, status) VALUES ('XUSDT', 'X', 'USDT', 'TRADING')",
+        )
         assert "denied" in denied(conn, "UPDATE fact_kline SET `close` = 1")
         assert "denied" in denied(conn, "DELETE FROM fact_balance")
         assert "denied" in denied(conn, "DROP TABLE fact_kline")
@@ -102,10 +109,16 @@ def test_the_read_only_connection_refuses_load_data_local_infile(
     """A (malicious or compromised) server may answer any query with a request for a local file; the
     dashboard's connection must refuse it. The MariaDB client allows it unless told not to, even without
     MySqlHook's local_infile."""
-    from binance_airflow.warehouse import reader_hook
+    from binance_airflow.warehouse.connection import reader_hook
 
-    reader = {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "password": "",
-              "schema": DATABASE}  # fmt: skip
+    reader = {
+        "conn_type": "mysql",
+        "host": "127.0.0.1",
+        "port": 3306,
+        "login": "root",
+        "password": "",
+        "schema": DATABASE,
+    }
     monkeypatch.setenv("AIRFLOW_CONN_BINANCE_WAREHOUSE_READER", json.dumps(reader))  # root: only the client refuses
     secret = tmp_path / "secret.txt"
     secret.write_text("api-secret\n")

@@ -1,6 +1,6 @@
 """WeightBudget waits for the next minute before the limit, never after."""
 
-from binance_airflow.weight_budget import WeightBudget
+from binance_airflow.binance.weight_budget import WeightBudget
 
 
 class FakeTime:

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from benchmarks.common import simulator
-from binance_airflow.weight_budget import KEY_PREFIX, RedisCounter, WeightBudget
+from binance_airflow.binance.weight_budget import KEY_PREFIX, RedisCounter, WeightBudget
+from harness.simulator import simulator
 from tests.conftest import ROOT
 
 REDIS = "redis://127.0.0.1:6379/15"
@@ -23,7 +23,7 @@ LIMIT = 60  # weight per minute on the simulator: 54 (90 %) is the budget's ceil
 # A process calling Binance from 8 threads at once (each ping weighs 1) until killed.
 CALLER = """
 import threading
-from binance_airflow.hook import BinanceHook
+from binance_airflow.binance.hook import BinanceHook
 hook = BinanceHook(weight_limit=LIMIT)
 def calls():
     while True:

@@ -44,8 +44,10 @@ class ArchiveStore:
         ):
             return None
         try:
-            start = int(datetime.fromisoformat(label + ("-01" if period == "monthly" else "")).replace(
-                tzinfo=UTC).timestamp() * 1000)  # fmt: skip
+            start = int(
+                datetime.fromisoformat(label + ("-01" if period == "monthly" else "")).replace(tzinfo=UTC).timestamp()
+                * 1000
+            )
         except ValueError:
             return None
         end = month_start(start, 1) if period == "monthly" else start + DAY_MS

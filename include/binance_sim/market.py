@@ -24,8 +24,19 @@ from include.intervals import DAY_MS, FIXED_MS, MINUTE_MS, SECOND_MS, floor_open
 
 UNIT = 10**8
 MINUTES_PER_DAY = 1440
-FIELDS = ("open_time", "open", "high", "low", "close", "volume", "quote_volume", "trades", "taker_base", "taker_quote",
-          "last_open")  # last_open: open time of the last minute (or second) inside the candle  # fmt: skip
+FIELDS = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_volume",
+    "trades",
+    "taker_base",
+    "taker_quote",
+    "last_open",
+)  # last_open: open time of the last minute (or second) inside the candle
 SUMS = ("volume", "quote_volume", "trades", "taker_base", "taker_quote")
 QUOTE_ASSETS = ("USDT", "USDC", "FDUSD", "BUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
 

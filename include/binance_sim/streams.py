@@ -66,12 +66,24 @@ def kline_event(market: Market, symbol: str, interval: str, open_ms: int, closed
     row = {name: int(values[0]) for name, values in table.items()}
     first_trade = (open_ms // 1000) * 7
     k = {
-        "t": open_ms, "T": row["close_time"], "s": symbol, "i": interval, "f": first_trade,
-        "L": first_trade + row["trades"] - 1, "o": format_units(row["open"]), "c": format_units(row["close"]),
-        "h": format_units(row["high"]), "l": format_units(row["low"]), "v": format_units(row["volume"]),
-        "n": row["trades"], "x": closed, "q": format_units(row["quote_volume"]),
-        "V": format_units(row["taker_base"]), "Q": format_units(row["taker_quote"]), "B": "0",
-    }  # fmt: skip
+        "t": open_ms,
+        "T": row["close_time"],
+        "s": symbol,
+        "i": interval,
+        "f": first_trade,
+        "L": first_trade + row["trades"] - 1,
+        "o": format_units(row["open"]),
+        "c": format_units(row["close"]),
+        "h": format_units(row["high"]),
+        "l": format_units(row["low"]),
+        "v": format_units(row["volume"]),
+        "n": row["trades"],
+        "x": closed,
+        "q": format_units(row["quote_volume"]),
+        "V": format_units(row["taker_base"]),
+        "Q": format_units(row["taker_quote"]),
+        "B": "0",
+    }
     return {"e": "kline", "E": now_ms, "s": symbol, "k": k}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from include.intervals import HOUR_MS
+from include.run_window import RunWindow
 from include.transforms.klines import date_key, utc
 
 COLUMNS = ("date_key", "datetime_utc", "date", "year", "quarter", "month", "day", "hour", "weekday")
@@ -31,3 +32,8 @@ def hours(start_ms: int, end_ms: int) -> list[tuple[Any, ...]]:
         )
         hour += HOUR_MS
     return rows
+
+
+def stage(_raw: None, window: RunWindow) -> list[tuple[Any, ...]]:
+    """The registry's transform of dim_date: the hours of the run's window."""
+    return hours(window.start_ms, window.end_ms)

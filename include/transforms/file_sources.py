@@ -124,9 +124,16 @@ def _kline_array(record: dict[str, Any], interval: str) -> list[Any]:
     close = record.get("close_time")
     close_ms = _ms(close, "close_time") if _text(close) else next_open(open_ms, interval) - 1
     trades = _text(record.get("trades"))
-    return [open_ms, *(_text(record[c]) for c in ("open", "high", "low", "close", "volume")), close_ms,
-            _text(record.get("quote_volume")), int(float(trades)) if trades else None,
-            _text(record.get("taker_buy_base_volume")), _text(record.get("taker_buy_quote_volume")), "0"]  # fmt: skip
+    return [
+        open_ms,
+        *(_text(record[c]) for c in ("open", "high", "low", "close", "volume")),
+        close_ms,
+        _text(record.get("quote_volume")),
+        int(float(trades)) if trades else None,
+        _text(record.get("taker_buy_base_volume")),
+        _text(record.get("taker_buy_quote_volume")),
+        "0",
+    ]
 
 
 def _klines(records: list[dict[str, Any]], now_ms: int, source: str) -> ParsedFile:
@@ -157,8 +164,11 @@ def _balances(records: list[dict[str, Any]], source: str) -> ParsedFile:
     for line, record in enumerate(records, start=2):
         try:
             snapshot_ms = _ms(record["snapshot_time"], "snapshot_time")
-            balance = {"asset": _text(record["asset"]) or "", "free": _text(record["free"]),
-                       "locked": _text(record["locked"])}  # fmt: skip
+            balance = {
+                "asset": _text(record["asset"]) or "",
+                "free": _text(record["free"]),
+                "locked": _text(record["locked"]),
+            }
             rows += snapshots.balance_rows({"balances": [balance]}, snapshot_ms, source)
         except (ValueError, TypeError) as err:
             reasons.append(f"row {line}: {err}")

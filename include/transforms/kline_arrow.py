@@ -96,8 +96,9 @@ def transform_file(path: Path, symbol: str, interval: str, now_ms: int) -> Kline
 def _read_archive_csv(path: Path) -> pa.Table | None:
     """An archive CSV as 12 text columns, exactly as written; None when its lines are not all 12 fields."""
     names = [f"field_{i}" for i in range(12)]
-    convert = pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
-                                    quoted_strings_can_be_null=False)  # fmt: skip
+    convert = pa_csv.ConvertOptions(
+        column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False
+    )
     try:
         return pa_csv.read_csv(path, pa_csv.ReadOptions(column_names=names), convert_options=convert)
     except pa.ArrowInvalid:
@@ -165,8 +166,13 @@ def _check_plain(
     o, h, low, c = (pc.cast(pc.if_else(ok, arrays[i], "1"), PRICE) for i in (1, 2, 3, 4))
     zero = pa.scalar(0, PRICE)
     ok = pc.and_(ok, pc.greater(low, zero))  # low is the smallest price once the brackets below hold
-    for bracket in (pc.greater_equal(h, o), pc.greater_equal(h, c), pc.greater_equal(h, low),
-                    pc.less_equal(low, o), pc.less_equal(low, c)):  # fmt: skip
+    for bracket in (
+        pc.greater_equal(h, o),
+        pc.greater_equal(h, c),
+        pc.greater_equal(h, low),
+        pc.less_equal(low, o),
+        pc.less_equal(low, c),
+    ):
         ok = pc.and_(ok, bracket)
     mask = ok.to_numpy(zero_copy_only=False)
     fast = [pc.filter(a, ok) for a in (opens, *arrays[1:6], closes, *arrays[7:11])]
@@ -196,15 +202,34 @@ def _format(fast: list[pa.Array], symbol: str, interval: str, source: str) -> pa
     opens, o, h, low, c, v, closes, qv, trades, tb, tq = fast
     count = len(opens)
     open_times, close_times = (pc.cast(ms, pa.timestamp("ms")) for ms in (opens, closes))
-    date_key = pc.add(pc.multiply(pc.year(open_times), 1_000_000), pc.add(pc.multiply(pc.month(open_times), 10_000),
-                      pc.add(pc.multiply(pc.day(open_times), 100), pc.hour(open_times))))  # fmt: skip
+    date_key = pc.add(
+        pc.multiply(pc.year(open_times), 1_000_000),
+        pc.add(
+            pc.multiply(pc.month(open_times), 10_000), pc.add(pc.multiply(pc.day(open_times), 100), pc.hour(open_times))
+        ),
+    )
 
     def constant(value: str) -> pa.Array:
         return pa.repeat(pa.scalar(value, pa.string()), count)
 
-    columns = [constant(symbol), constant(interval), pc.cast(open_times, pa.string()), opens,
-               pc.cast(date_key, pa.int64()), o, h, low, c, v, pc.cast(close_times, pa.string()), qv,
-               trades, tb, tq, constant(source)]  # fmt: skip
+    columns = [
+        constant(symbol),
+        constant(interval),
+        pc.cast(open_times, pa.string()),
+        opens,
+        pc.cast(date_key, pa.int64()),
+        o,
+        h,
+        low,
+        c,
+        v,
+        pc.cast(close_times, pa.string()),
+        qv,
+        trades,
+        tb,
+        tq,
+        constant(source),
+    ]
     return pa.Table.from_arrays(columns, schema=SCHEMA)
 
 
@@ -214,11 +239,11 @@ def _from_rows(rows: list[tuple[Any, ...]]) -> pa.Table:
         return SCHEMA.empty_table()
     columns = list(zip(*rows, strict=True))
     arrays = [
-        pa.array(values, field.type) if pa.types.is_integer(field.type) else pa.array(
-            [None if v is None else str(v) for v in values], pa.string()
-        )
+        pa.array(values, field.type)
+        if pa.types.is_integer(field.type)
+        else pa.array([None if v is None else str(v) for v in values], pa.string())
         for field, values in zip(SCHEMA, columns, strict=True)
-    ]  # fmt: skip
+    ]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from include.run_window import RunWindow
 from include.transforms.klines import exact_decimal, sql_datetime
 
 SYMBOL_COLUMNS = ("symbol", "base_asset", "quote_asset", "status")
@@ -76,3 +77,20 @@ def balance_rows(account: dict[str, Any], snapshot_ms: int, source: str = "binan
         if free or locked:
             rows.append((asset, sql_datetime(snapshot_ms), str(b["free"]), str(b["locked"]), source))
     return rows
+
+
+# The registry's transforms (``(raw capture, window) -> rows``) of the tables staged from a run's raw captures.
+
+
+def stage_symbols(exchange_info: dict[str, Any], _window: RunWindow) -> list[tuple[Any, ...]]:
+    """dim_symbol rows of every symbol in the run's exchangeInfo capture (already cut to the run's symbols)."""
+    return symbol_rows(exchange_info, [s["symbol"] for s in exchange_info["symbols"]])
+
+
+def stage_ticker(tickers: list[dict[str, Any]], _window: RunWindow) -> list[tuple[Any, ...]]:
+    return ticker_rows(tickers)
+
+
+def stage_balances(account: dict[str, Any], _window: RunWindow) -> list[tuple[Any, ...]]:
+    """Non-zero balances, stamped with Binance's server time when they were read (kept in the capture)."""
+    return balance_rows(account, account["server_time_ms"])

@@ -94,8 +94,11 @@ def may_read_the_account(user: GetUserDep) -> None:
     """403 unless the user may read the connection holding the account's API key."""
     details = ConnectionDetails(conn_id=settings.BINANCE_CONN_ID)
     if not get_auth_manager().is_authorized_connection(method="GET", details=details, user=user):
-        raise HTTPException(403, f"the account's balances need read access to the {settings.BINANCE_CONN_ID!r} "
-                                 "connection (an Op or Admin role)")  # fmt: skip
+        raise HTTPException(
+            403,
+            f"the account's balances need read access to the {settings.BINANCE_CONN_ID!r} "
+            "connection (an Op or Admin role)",
+        )
 
 
 @app.get("/api/portfolio", dependencies=[Depends(may_read_the_account)])

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from binance_airflow.warehouse import reader_hook
+from binance_airflow.warehouse.connection import reader_hook
 from include.sql_files import sql
 
 CANDLE_LIMIT = 5000
@@ -35,8 +35,9 @@ def series() -> list[dict[str, Any]]:
 
 def candles(symbol: str, interval: str, start: datetime, end: datetime) -> dict[str, Any]:
     """The newest ``CANDLE_LIMIT`` candles of the range, oldest first; ``truncated`` when there were more."""
-    rows = _records("candles", {"symbol": symbol, "interval": interval, "start": start, "end": end,
-                                "limit": CANDLE_LIMIT + 1})  # fmt: skip
+    rows = _records(
+        "candles", {"symbol": symbol, "interval": interval, "start": start, "end": end, "limit": CANDLE_LIMIT + 1}
+    )
     return {"candles": rows[:CANDLE_LIMIT][::-1], "truncated": len(rows) > CANDLE_LIMIT}
 
 

@@ -17,7 +17,7 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow.sdk.log import mask_secret
 
-from binance_airflow.tables import TABLES
+from binance_airflow.warehouse.tables import TABLES
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,9 @@ class AssetAnnouncer:
         if conn.password:
             mask_secret(conn.password)
         self._base = (conn.host or "").rstrip("/")
-        token = self._session.post(f"{self._base}/auth/token", json={"username": conn.login, "password": conn.password},
-                                   timeout=10)  # fmt: skip
+        token = self._session.post(
+            f"{self._base}/auth/token", json={"username": conn.login, "password": conn.password}, timeout=10
+        )
         token.raise_for_status()
         self._session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         return True

@@ -77,14 +77,25 @@ class StreamConnection:
         while not stop.is_set():
             in_url, by_message = self._split()
             try:
-                ws = await connect(f"{self.base_url}/stream?streams={'/'.join(in_url)}", max_queue=None,
-                                   open_timeout=10, ping_interval=20, ping_timeout=20)  # fmt: skip
+                ws = await connect(
+                    f"{self.base_url}/stream?streams={'/'.join(in_url)}",
+                    max_queue=None,
+                    open_timeout=10,
+                    ping_interval=20,
+                    ping_timeout=20,
+                )
                 await self._subscribe(ws, by_message)
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed) as err:
                 failures += 1
                 wait = min(60.0, 2 ** (failures - 1)) * random.uniform(0.8, 1.2)
-                log.warning("%s: cannot connect to %s (%s); retry %d in %.1f s", self.name, self.base_url,
-                            type(err).__name__, failures, wait)  # fmt: skip
+                log.warning(
+                    "%s: cannot connect to %s (%s); retry %d in %.1f s",
+                    self.name,
+                    self.base_url,
+                    type(err).__name__,
+                    failures,
+                    wait,
+                )
                 try:
                     await asyncio.wait_for(stop.wait(), wait)
                 except TimeoutError:
@@ -118,8 +129,12 @@ class StreamConnection:
         while not stop.is_set():
             left = self.max_age_s - (time.monotonic() - born)
             if left <= 0:
-                log.info("%s: connection %d is %.0f s old; rolling over to a new one", self.name, self.connects,
-                         self.max_age_s)  # fmt: skip
+                log.info(
+                    "%s: connection %d is %.0f s old; rolling over to a new one",
+                    self.name,
+                    self.connects,
+                    self.max_age_s,
+                )
                 return "replace"
             try:
                 text = await asyncio.wait_for(ws.recv(), min(self.silence_s, left))
@@ -129,8 +144,12 @@ class StreamConnection:
                 log.warning("%s: no frame for %.0f s; taking the connection for dead", self.name, self.silence_s)
                 return "lost"
             except ConnectionClosed as err:
-                log.warning("%s: connection closed (%s %s); reconnecting", self.name, err.rcvd.code if err.rcvd
-                            else "no close frame", err.rcvd.reason if err.rcvd else "")  # fmt: skip
+                log.warning(
+                    "%s: connection closed (%s %s); reconnecting",
+                    self.name,
+                    err.rcvd.code if err.rcvd else "no close frame",
+                    err.rcvd.reason if err.rcvd else "",
+                )
                 return "lost"
             if self._handle(text) == "shutdown":
                 log.warning("%s: serverShutdown received; moving to a new connection", self.name)

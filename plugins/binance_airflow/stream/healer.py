@@ -17,12 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from binance_airflow import reconcile
-from binance_airflow.hook import BinanceHook
+from binance_airflow.binance.hook import BinanceHook
+from binance_airflow.etl import reconcile
 from binance_airflow.stream.config import StreamConfig
 from binance_airflow.stream.writer import RUN_ID
-from binance_airflow.tables import TABLES
-from binance_airflow.warehouse import transaction, upsert_rows, warehouse_hook
+from binance_airflow.warehouse.connection import transaction, warehouse_hook
+from binance_airflow.warehouse.loads import upsert_rows
+from binance_airflow.warehouse.tables import TABLES
 from include.intervals import closed_bound
 from include.run_window import RunWindow
 from include.transforms import dim_date
@@ -51,7 +52,7 @@ class Healer:
                 window = RunWindow(self.config.symbols, interval, start, end, now_ms)
                 with transaction(warehouse_hook()) as cur:  # the hours the healed candles reference
                     upsert_rows(cur, TABLES["dim_date"], dim_date.hours(start, end))
-                found = reconcile.reconcile(window.as_dict(), [], self.folder, RUN_ID, self.hook, now_ms)
+                found = reconcile.reconcile(window, [], self.folder, RUN_ID, self.hook, now_ms)
                 # the next heal starts here, or at the first candle still missing, to ask for it again
                 self._since[interval] = min([end, *(hole["first_missing_ms"] for hole in found["unexplained"])])
                 for symbol, count in found["healed"].items():
@@ -62,11 +63,11 @@ class Healer:
             self.healed += sum(summary["healed"].values())
             self.outages += len(summary["outages"])
             if summary["healed"]:
-                log.info("stream heal %d: loaded over REST what the streams did not carry: %s", self.heals,
-                         summary["healed"])  # fmt: skip
+                log.info(
+                    "stream heal %d: loaded over REST what the streams did not carry: %s", self.heals, summary["healed"]
+                )
             if summary["unexplained"]:
-                log.warning("stream heal %d: %s (asked again at the next heal)", self.heals,
-                            reconcile.failure(summary))  # fmt: skip
+                log.warning("stream heal %d: %s (asked again at the next heal)", self.heals, reconcile.failure(summary))
             return summary
 
     def _start(self, interval: str, now_ms: int) -> int:

@@ -18,14 +18,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from binance_airflow import etl_steps
-from binance_airflow.hook import BinanceHook
-from binance_airflow.schema_tasks import create_warehouse
+from binance_airflow.binance.hook import BinanceHook
+from binance_airflow.etl import steps
 from binance_airflow.stream import config as stream_config
 from binance_airflow.stream.airflow_events import AssetAnnouncer
 from binance_airflow.stream.connection import MAX_STREAMS, StreamConnection
 from binance_airflow.stream.healer import Healer
 from binance_airflow.stream.writer import RUN_ID, CandleWriter
+from binance_airflow.warehouse.schema import create_warehouse
+from binance_airflow.warehouse.tables import TABLES
 from include import settings
 from include.run_window import RunWindow
 from include.transforms.stream_events import stream_name
@@ -66,8 +67,13 @@ class StreamService:
         url = stream_config.stream_url(self.hook.connection.extra_dejson)
         names = [stream_name(symbol, interval) for symbol, interval in self.config.pairs]
         self.connections = [self._connection(url, names, i) for i in range(0, len(names), MAX_STREAMS)]
-        log.info("streaming %d kline streams (%s) from %s over %d connections", len(names),
-                 ", ".join(self.config.intervals), url, len(self.connections))  # fmt: skip
+        log.info(
+            "streaming %d kline streams (%s) from %s over %d connections",
+            len(names),
+            ", ".join(self.config.intervals),
+            url,
+            len(self.connections),
+        )
         tasks = [asyncio.create_task(c.run(stop)) for c in self.connections]
         writer = asyncio.create_task(self.writer.run(stop))
         upkeep = asyncio.create_task(self._upkeep(stop))
@@ -96,8 +102,8 @@ class StreamService:
         create_warehouse()
         folder = Path(self.healer.folder)
         window = RunWindow(self.config.symbols, self.config.intervals[0], 0, 0, 0)
-        etl_steps.extract_exchange_info(window.as_dict(), folder, self.hook)
-        etl_steps.load_table("dim_symbol", etl_steps.transform_symbols(folder), RUN_ID)
+        steps.extract_exchange_info(window, folder, self.hook)
+        steps.load_table("dim_symbol", steps.stage_table(TABLES["dim_symbol"], window, folder), RUN_ID)
 
     def _connected(self, after_loss: bool) -> None:
         """A connection is up. After a loss (or at start) heal once the candles that closed while none was are
@@ -124,8 +130,10 @@ class StreamService:
     def describe(self) -> str:
         latencies = list(self.writer.latencies_ms)[-10_000:]
         quantiles = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
-        return (f"{self.writer.written} candles written ({self.writer.rejected} rejected), close→commit "
-                f"p50 {quantiles[49]:.0f} ms p99 {quantiles[98]:.0f} ms; {sum(c.connects for c in self.connections)} "
-                f"connects, {sum(c.malformed for c in self.connections)} malformed frames; {self.healer.heals} heals "
-                f"healed {self.healer.healed} candles over REST, {self.healer.outages} outages; "
-                f"{self.announcer.posted} Asset events")  # fmt: skip
+        return (
+            f"{self.writer.written} candles written ({self.writer.rejected} rejected), close→commit "
+            f"p50 {quantiles[49]:.0f} ms p99 {quantiles[98]:.0f} ms; {sum(c.connects for c in self.connections)} "
+            f"connects, {sum(c.malformed for c in self.connections)} malformed frames; {self.healer.heals} heals "
+            f"healed {self.healer.healed} candles over REST, {self.healer.outages} outages; "
+            f"{self.announcer.posted} Asset events"
+        )

@@ -19,8 +19,9 @@ from typing import Any
 
 import MySQLdb
 
-from binance_airflow.tables import TABLES
-from binance_airflow.warehouse import record_rejects, upsert_rows, warehouse_hook
+from binance_airflow.warehouse.connection import warehouse_hook
+from binance_airflow.warehouse.loads import record_rejects, upsert_rows
+from binance_airflow.warehouse.tables import TABLES
 from include.transforms import dim_date, klines
 from include.transforms.stream_events import SOURCE, ClosedCandle
 
@@ -65,8 +66,9 @@ class CandleWriter:
                 failures += 1
                 self._close()
                 wait = min(30.0, 2.0 ** (failures - 1))
-                log.warning("stream writer: %d candles not written (%s); retry %d in %.0f s", len(batch), err,
-                            failures, wait)  # fmt: skip
+                log.warning(
+                    "stream writer: %d candles not written (%s); retry %d in %.0f s", len(batch), err, failures, wait
+                )
                 await asyncio.sleep(wait)
                 continue
             failures, batch = 0, []
@@ -100,8 +102,9 @@ class CandleWriter:
         if rejects:
             self.rejected += len(rejects)
             record_rejects(warehouse_hook(), RUN_ID, "fact_kline", rejects, batch="stream", replace=False)
-            log.warning("stream writer: %d candles rejected (etl_reject, batch 'stream'): %s", len(rejects),
-                        rejects[0][3])  # fmt: skip
+            log.warning(
+                "stream writer: %d candles rejected (etl_reject, batch 'stream'): %s", len(rejects), rejects[0][3]
+            )
         if self.on_written:
             self.on_written(len(rows))
 

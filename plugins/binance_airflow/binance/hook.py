@@ -15,10 +15,10 @@ from airflow.exceptions import AirflowNotFoundException
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.log import mask_secret
 
-from binance_airflow.errors import BinanceAPIError, BinanceBannedError, BinanceRequestRejected
-from binance_airflow.signing import encode_query, signed_query
-from binance_airflow.transport import RetryPolicy, Transient, get, retry_after
-from binance_airflow.weight_budget import WeightBudget, counter_for
+from binance_airflow.binance.errors import BinanceAPIError, BinanceBannedError, BinanceRequestRejected
+from binance_airflow.binance.signing import encode_query, signed_query
+from binance_airflow.binance.transport import RetryPolicy, Transient, get, retry_after
+from binance_airflow.binance.weight_budget import WeightBudget, counter_for
 from include import settings
 from include.intervals import next_open, to_ms, validate_interval
 
@@ -38,7 +38,7 @@ class BinanceHook(HttpHook):
     ``Retry-After`` and retries, 418 stops at once; 5xx, timeouts, resets before or after the headers,
     truncated or garbled bodies retry with exponential backoff up to ``max_retries`` times (see
     ``transport``). ``-1021`` on a signed call resyncs the clock with ``/api/v3/time`` and retries once.
-    Archive files are not the REST API: see ``archive_client``.
+    Archive files are not the REST API: see ``archives``.
     """
 
     conn_name_attr = "binance_conn_id"

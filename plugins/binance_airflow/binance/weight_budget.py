@@ -114,8 +114,10 @@ class RedisCounter:
             except _redis_errors() as err:
                 log.warning(
                     "weight budget: Redis at %s is unreachable (%s); this process now counts only its own weight, "
-                    "so several processes may together near the limit", _redacted(self._url), err,
-                )  # fmt: skip
+                    "so several processes may together near the limit",
+                    _redacted(self._url),
+                    err,
+                )
                 self._fallback = LocalCounter()
         return local(self._fallback)
 
@@ -127,8 +129,10 @@ class RedisCounter:
         return self._either(shared, lambda local: local.take(minute, weight, ceiling))
 
     def raise_to(self, minute: int, used: int) -> None:
-        self._either(lambda: self._raise(keys=[self._key(minute)], args=[used, self.TTL_S]),
-                     lambda local: local.raise_to(minute, used))  # fmt: skip
+        self._either(
+            lambda: self._raise(keys=[self._key(minute)], args=[used, self.TTL_S]),
+            lambda local: local.raise_to(minute, used),
+        )
 
     def used(self, minute: int) -> int:
         return self._either(lambda: int(self._client.get(self._key(minute)) or 0), lambda local: local.used(minute))

@@ -13,12 +13,12 @@ from urllib.parse import urlsplit
 
 import requests
 
-from binance_airflow.errors import BinanceAPIError
-from binance_airflow.transport import RetryPolicy, Transient, get, retry_after
+from binance_airflow.binance.errors import BinanceAPIError
+from binance_airflow.binance.transport import RetryPolicy, Transient, get, retry_after
 from include.transforms import archive
 
 if TYPE_CHECKING:
-    from binance_airflow.hook import BinanceHook
+    from binance_airflow.binance.hook import BinanceHook
 
 ARCHIVE_HOST = "https://data.binance.vision"
 log = logging.getLogger(__name__)

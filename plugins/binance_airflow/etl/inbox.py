@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from binance_airflow.etl_steps import run_dir
-from binance_airflow.tables import TABLES
-from binance_airflow.warehouse import upsert_csv, warehouse_hook
+from binance_airflow.etl.run_folder import run_dir
+from binance_airflow.warehouse.connection import warehouse_hook
+from binance_airflow.warehouse.loads import upsert_csv
+from binance_airflow.warehouse.tables import TABLES
 from include.intervals import HOUR_MS
 from include.transforms import dim_date
 from include.transforms.file_sources import FileRejected, ParsedFile, parse
@@ -71,8 +72,12 @@ def _upsert(
 
 def _require_known_symbols(hook: Any, symbols: list[str]) -> None:
     placeholders = ", ".join(["%s"] * len(symbols))
-    known = {s for (s,) in hook.get_records(f"SELECT symbol FROM dim_symbol WHERE symbol IN ({placeholders})",
-                                            parameters=symbols)}  # fmt: skip
+    known = {
+        s
+        for (s,) in hook.get_records(
+            f"SELECT symbol FROM dim_symbol WHERE symbol IN ({placeholders})", parameters=symbols
+        )
+    }
     unknown = [s for s in symbols if s not in known]
     if unknown:
         raise FileRejected(f"symbols not in dim_symbol: {', '.join(unknown)} (load them once with binance_etl)")

@@ -11,7 +11,8 @@ from typing import Any
 from airflow.sdk import task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from binance_airflow.tables import Table
+from binance_airflow.warehouse.tables import Table
+from include import task_ids
 
 
 def publish(table: Table) -> Any:
@@ -19,7 +20,7 @@ def publish(table: Table) -> Any:
 
     doc = f"Emits the `{table.asset.name}` Asset once the gates passed, if this run changed `{table.name}`."
 
-    @task(task_id=f"publish_{table.name}", outlets=[table.asset], doc_md=doc)
+    @task(task_id=task_ids.publish(table.name), outlets=[table.asset], doc_md=doc)
     def publish_table(results: list[dict[str, Any] | None], outlet_events: Any = None) -> dict[str, Any]:
         changed = sum(r["inserted"] + r["updated"] for r in results[:] if r and r.get("table") == table.name)
         if not changed:

@@ -9,9 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from binance_airflow import archive_client
-from binance_airflow.archive_client import ArchiveClient
-from binance_airflow.hook import BinanceHook
+from binance_airflow.binance.archives import ArchiveClient, for_hook
+from binance_airflow.binance.hook import BinanceHook
 from include.intervals import DAY_MS
 from include.kline_periods import Chunk, chunks
 from include.transforms.raw_files import write_archive_csv, write_pages
@@ -26,14 +25,19 @@ def extract_symbol(
     folder.mkdir(parents=True, exist_ok=True)
     today_ms = int(time.time() * 1000) // DAY_MS * DAY_MS
     pieces = chunks(start_ms, end_ms, interval, complete_before_ms=today_ms)
-    archives = archive_client.for_hook(hook)
+    archives = for_hook(hook)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"klines-{symbol}") as pool:
         files = list(pool.map(lambda chunk: _extract_chunk(hook, archives, symbol, interval, chunk, folder), pieces))
     archived = sum(f["rows"] for f in files if f["source"] == "archive")
     log.info(
         "%s %s: %d candles in %d chunks (%d from archive files, %d from REST)",
-        symbol, interval, sum(f["rows"] for f in files), len(files), archived, sum(f["rows"] for f in files) - archived,
-    )  # fmt: skip
+        symbol,
+        interval,
+        sum(f["rows"] for f in files),
+        len(files),
+        archived,
+        sum(f["rows"] for f in files) - archived,
+    )
     return files
 
 

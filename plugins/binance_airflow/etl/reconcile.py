@@ -20,9 +20,10 @@ from typing import Any
 
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
-from binance_airflow.hook import KLINES_PAGE, BinanceHook, Kline
-from binance_airflow.tables import TABLES
-from binance_airflow.warehouse import LoadResult, record_rejects, transaction, upsert_csv, warehouse_hook
+from binance_airflow.binance.hook import KLINES_PAGE, BinanceHook, Kline
+from binance_airflow.warehouse.connection import transaction, warehouse_hook
+from binance_airflow.warehouse.loads import LoadResult, record_rejects, upsert_csv
+from binance_airflow.warehouse.tables import TABLES
 from include.gaps import Hole, find_holes, grid, unbroken
 from include.intervals import FIXED_MS, next_open
 from include.run_window import RunWindow
@@ -67,8 +68,15 @@ def loaded_series(db: MySqlHook, symbol: str, interval: str, start_ms: int, end_
     """The series' bounds, and its jumps: looked for (a window over every candle) only when the bounds do not
     already prove there is none, as they do for the common complete series."""
     step = FIXED_MS.get(interval, 0)
-    params = {"symbol": symbol, "interval": interval, "start": sql_datetime(start_ms), "end": sql_datetime(end_ms),
-              "months": int(interval == "1M"), "micros": step * 1000, "step": step}  # fmt: skip
+    params = {
+        "symbol": symbol,
+        "interval": interval,
+        "start": sql_datetime(start_ms),
+        "end": sql_datetime(end_ms),
+        "months": int(interval == "1M"),
+        "micros": step * 1000,
+        "step": step,
+    }
     count, first, last, low_phase, high_phase = db.get_first(sql("quality/kline_bounds.sql"), parameters=params)
     if first is None or unbroken(interval, count, first, last, (low_phase, high_phase)):
         return Series(first, last, [])
@@ -77,14 +85,13 @@ def loaded_series(db: MySqlHook, symbol: str, interval: str, start_ms: int, end_
 
 
 def reconcile(
-    plan: dict[str, Any], staged: list[dict[str, Any]], folder: Path, run_id: str, hook: BinanceHook, now_ms: int
+    window: RunWindow, staged: list[dict[str, Any]], folder: Path, run_id: str, hook: BinanceHook, now_ms: int
 ) -> dict[str, Any]:
     """Heal, record outages, and report (see the module docstring); the report's ``unexplained`` fail the run.
 
     ``staged`` are the kline transforms' outputs (the CSVs the load read), to tell healed candles the load
     had staged (and the warehouse then lost) from candles Binance had left out of its first answers.
     """
-    window = RunWindow(**plan)
     db = warehouse_hook()
     findings = []
     csvs = {item["symbol"]: [Path(f["csv"]) for f in item["files"]] for item in staged}
@@ -116,8 +123,13 @@ def _reconcile_symbol(
         written = write_csv(csv_path, klines.COLUMNS, batch.rows)
         finding.loaded = upsert_csv(db, TABLES["fact_kline"], csv_path, written, run_id, len(batch.rejects))
         finding.healed_opens = {row[3] for row in batch.rows}
-        log.info("%s %s: healed %d candles Binance served when asked again, first %s", symbol, interval,
-                 finding.healed, sql_datetime(batch.rows[0][3]))  # fmt: skip
+        log.info(
+            "%s %s: healed %d candles Binance served when asked again, first %s",
+            symbol,
+            interval,
+            finding.healed,
+            sql_datetime(batch.rows[0][3]),
+        )
     if holes:
         series = loaded_series(db, symbol, interval, window.start_ms, window.end_ms)
         holes = find_holes(interval, start, end, series.first, series.last, series.jumps, anchor)
@@ -129,8 +141,14 @@ def _reconcile_symbol(
             finding.unexplained.append((hole, why))
         else:
             finding.outages.append(hole)
-            log.info("%s %s: exchange outage, %d candles from %s to %s (Binance has none)", symbol, interval,
-                     hole.candles, sql_datetime(hole.first_ms), sql_datetime(hole.last_ms(interval)))  # fmt: skip
+            log.info(
+                "%s %s: exchange outage, %d candles from %s to %s (Binance has none)",
+                symbol,
+                interval,
+                hole.candles,
+                sql_datetime(hole.first_ms),
+                sql_datetime(hole.last_ms(interval)),
+            )
     _record_outages(db, window, symbol, finding.outages, run_id)
     return finding
 
@@ -192,9 +210,20 @@ def _record_outages(db: MySqlHook, window: RunWindow, symbol: str, outages: list
         cur.executemany(
             "INSERT INTO kline_gap (symbol, `interval`, first_missing, last_missing, candles_missing, confirmed_by, "
             "dag_run_id, recorded_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            [(symbol, window.interval, sql_datetime(h.first_ms), sql_datetime(h.last_ms(window.interval)), h.candles,
-              CONFIRMED_BY, run_id, now) for h in outages],
-        )  # fmt: skip
+            [
+                (
+                    symbol,
+                    window.interval,
+                    sql_datetime(h.first_ms),
+                    sql_datetime(h.last_ms(window.interval)),
+                    h.candles,
+                    CONFIRMED_BY,
+                    run_id,
+                    now,
+                )
+                for h in outages
+            ],
+        )
 
 
 def report(interval: str, findings: list[Finding]) -> dict[str, Any]:
@@ -204,9 +233,15 @@ def report(interval: str, findings: list[Finding]) -> dict[str, Any]:
         heal.add(finding.loaded)
 
     def hole(symbol: str, h: Hole) -> dict[str, Any]:
-        return {"symbol": symbol, "interval": interval, "first_missing": sql_datetime(h.first_ms),
-                "first_missing_ms": h.first_ms, "last_missing": sql_datetime(h.last_ms(interval)),
-                "candles": h.candles, "open_times": [sql_datetime(o) for o in _first_opens(h, interval)]}  # fmt: skip
+        return {
+            "symbol": symbol,
+            "interval": interval,
+            "first_missing": sql_datetime(h.first_ms),
+            "first_missing_ms": h.first_ms,
+            "last_missing": sql_datetime(h.last_ms(interval)),
+            "candles": h.candles,
+            "open_times": [sql_datetime(o) for o in _first_opens(h, interval)],
+        }
 
     return {
         "healed": {f.symbol: f.healed for f in findings if f.healed},

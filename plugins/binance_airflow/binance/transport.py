@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from binance_airflow.errors import BinanceUnavailableError
+from binance_airflow.binance.errors import BinanceUnavailableError
 
 T = TypeVar("T")
 

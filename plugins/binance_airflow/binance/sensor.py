@@ -6,8 +6,8 @@ from typing import Any
 
 from airflow.providers.http.sensors.http import HttpSensor
 
-from binance_airflow.errors import BinanceUnavailableError
-from binance_airflow.hook import BinanceHook
+from binance_airflow.binance.errors import BinanceUnavailableError
+from binance_airflow.binance.hook import BinanceHook
 
 
 class BinanceApiSensor(HttpSensor):

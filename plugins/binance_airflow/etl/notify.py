@@ -1,4 +1,4 @@
-"""Notifications (the old tMessageBox): a webhook notifier, the task-failure callback and the run report."""
+"""Notifications (the old tMessageBox): a webhook notifier, the task-failure callback, and the run report posted."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from airflow.providers.http.notifications.http import HttpNotifier
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from binance_airflow import etl_steps as steps
-from include import settings
+from binance_airflow.etl import report
+from binance_airflow.warehouse.tables import LOADED
+from include import settings, task_ids
 
 log = logging.getLogger(__name__)
 
@@ -46,35 +47,21 @@ def task_failed(context: Any) -> None:
     WebhookNotifier(json=dict(TASK_FAILED))(context)
 
 
-def notify_run(context: Any, folder: Path | None, load_tasks: list[str]) -> dict[str, Any]:
+def notify_run(context: Any, folder: Path | None) -> dict[str, Any]:
     """Summarise the run from the load tasks' XComs, the reconciliation and the task states; log, post, clean up
     (``folder`` is None when ``plan`` failed before fixing it)."""
     ti, dag_run = context["ti"], context["dag_run"]
-    loads = [x for x in (ti.xcom_pull(task_ids=t) for t in load_tasks) if x]
-    reconciled = ti.xcom_pull(task_ids="reconcile_fact_kline", key="report")
+    loads = [x for x in (ti.xcom_pull(task_ids=task_ids.load(t.name)) for t in LOADED) if x]
+    reconciled = ti.xcom_pull(task_ids=task_ids.RECONCILE, key="report")
     instances = ti.get_task_states(dag_id=dag_run.dag_id, run_ids=[dag_run.run_id]).get(dag_run.run_id, {})
-    states = per_task(instances, set(context["dag"].task_ids))
+    states = report.per_task(instances, set(context["dag"].task_ids))
     states.pop(ti.task_id, None)
-    window = ti.xcom_pull(task_ids="plan", key="window") or {}
-    summary = steps.summarise(dag_run.run_id, loads, states, reconciled, window.get("symbols"))
-    log.info("\n%s", steps.format_summary(summary))
+    window = ti.xcom_pull(task_ids=task_ids.PLAN, key="window") or {}
+    summary = report.summarise(dag_run.run_id, loads, states, reconciled, window.get("symbols"))
+    log.info("\n%s", report.format_summary(summary))
     WebhookNotifier(json=summary).notify(context)
     if folder is not None:
-        steps.clean_staging(folder, summary["status"] == "success")
+        report.clean_staging(folder, summary["status"] == "success")
     if summary["status"] != "success":
         raise RuntimeError(f"binance_etl run failed: {', '.join(summary['failed_tasks'] or ['see the log'])}")
     return summary
-
-
-_SEVERITY = {"failed": 2, "upstream_failed": 1}  # any other state: 0
-
-
-def per_task(instances: dict[str, str], task_ids: set[str]) -> dict[str, str]:
-    """Task states by task id from Airflow's task-instance states, whose keys are ``<task_id>_<map index>``
-    for mapped instances: a mapped task is failed (or upstream_failed) if any of its instances is."""
-    states: dict[str, str] = {}
-    for key, state in instances.items():
-        task = key if key in task_ids else key.rsplit("_", 1)[0]
-        if task not in states or _SEVERITY.get(state, 0) > _SEVERITY.get(states[task], 0):
-            states[task] = state
-    return states

@@ -3,24 +3,24 @@
 A table's ``Gate`` (declared in its ``tables.TABLES`` entry) becomes one ``SQLTableCheckOperator`` whose
 checks are read in one scan of the rows the run wrote; a failed check fails its task, so the run fails,
 nothing is published and the notifications name the check. The SQL is rendered when the check runs, from
-the ``plan`` and load XComs. Missing candles are not a check here: ``reconcile.py`` compares fact_kline
-with Binance itself before these gates run.
+the run's window (the ``plan`` task's XCom) and the load XComs. Missing candles are not a check here: the
+ETL's reconciliation compares fact_kline with Binance itself before these gates run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
 
-from binance_airflow.warehouse import DATABASE_TEMPLATE
-from binance_airflow.warehouse import MACROS as WAREHOUSE_MACROS
-from include import settings
+from binance_airflow.warehouse.connection import DATABASE_TEMPLATE
+from binance_airflow.warehouse.connection import MACROS as CONNECTION_MACROS
+from binance_airflow.warehouse.tables import Gate
+from include import settings, task_ids
 from include.intervals import HOUR_MS, validate_interval
 from include.transforms.klines import sql_datetime
 
-WINDOW = "{% set window = ti.xcom_pull(task_ids='plan', key='window') %}"
+WINDOW = "{% set window = ti.xcom_pull(task_ids='" + task_ids.PLAN + "', key='window') %}"
 
 
 def _symbols(window: dict[str, Any]) -> str:
@@ -54,33 +54,7 @@ def hour_scope(window: dict[str, Any]) -> str:
     return f"datetime_utc >= {_utc(start)} AND datetime_utc < {_utc(window['end_ms'])}"
 
 
-MACROS = {**WAREHOUSE_MACROS, "kline_scope": kline_scope, "snapshot_scope": snapshot_scope, "hour_scope": hour_scope}
-
-
-def xcom(task_id: str, field_path: str) -> str:
-    """Jinja for a task's return value or a part of it, e.g. ``xcom('load_dim_date', "['rows_in']")``."""
-    return f"ti.xcom_pull(task_ids='{task_id}'){field_path}"
-
-
-def loaded_rows(table: str) -> str:
-    """Jinja: how many rows the run's load of ``table`` brought in."""
-    return "{{ " + xcom(f"load_{table}", "['rows_in']") + " }}"
-
-
-@dataclass(frozen=True)
-class Gate:
-    """What is checked after loading one table: named checks over the rows' scope.
-
-    ``scope`` is a Jinja expression (with ``window``, the run's plan) rendering a WHERE condition; each check
-    is a condition on aggregates of those rows (``COUNT(*) = …``, ``SUM(…) = 0``), all read in one scan.
-    """
-
-    scope: str
-    checks: dict[str, str]
-
-
-def no_nulls(*columns: str) -> dict[str, str]:
-    return {f"{column}_not_null": f"COALESCE(SUM(`{column}` IS NULL), 0) = 0" for column in columns}
+MACROS = {**CONNECTION_MACROS, "kline_scope": kline_scope, "snapshot_scope": snapshot_scope, "hour_scope": hour_scope}
 
 
 class OneScanTableCheckOperator(SQLTableCheckOperator):
@@ -117,7 +91,7 @@ class OneScanTableCheckOperator(SQLTableCheckOperator):
 def quality_gate(table: str, gate: Gate) -> OneScanTableCheckOperator:
     """The task checking what the run loaded into ``table``: ``check_<table>``, failing naming each failed check."""
     return OneScanTableCheckOperator(
-        task_id=f"check_{table}",
+        task_id=task_ids.check(table),
         table=table,
         partition_clause=WINDOW + "{{ " + gate.scope + " }}",
         checks={name: {"check_statement": WINDOW + statement} for name, statement in gate.checks.items()},

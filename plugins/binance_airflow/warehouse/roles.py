@@ -5,7 +5,7 @@
 - the reader (``binance_warehouse_reader`` connection): SELECT on the facts, dimensions and views BI tools
   and the dashboard read, nothing else; its connections never enable ``local_infile``.
 
-``python -m binance_airflow.warehouse_roles`` runs it with the administrator in the
+``python -m binance_airflow.warehouse.roles`` runs it with the administrator in the
 ``binance_warehouse_admin`` connection (compose's airflow-init does; the other services never see it).
 It creates the database and its schema first, so the reader's grants can name every table and view.
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 from airflow.sdk import BaseHook
 
-from binance_airflow.tables import TABLES, VIEWS
+from binance_airflow.warehouse.tables import TABLES, VIEWS
 from include import settings
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,13 @@ def ensure_users(admin: MySqlHook, database: str, writer: Login, reader: Login) 
         conn.commit()
     finally:
         conn.close()
-    log.info("warehouse users ready: %s writes %s, %s reads %d tables and views", writer.user, database,
-             reader.user, len(readable))  # fmt: skip
+    log.info(
+        "warehouse users ready: %s writes %s, %s reads %d tables and views",
+        writer.user,
+        database,
+        reader.user,
+        len(readable),
+    )
 
 
 def login_of(conn_id: str) -> Login:
@@ -76,8 +81,8 @@ def login_of(conn_id: str) -> Login:
 
 def main() -> None:
     """Database, schema and both users, from the admin, writer and reader connections."""
-    from binance_airflow.schema_tasks import create_warehouse
-    from binance_airflow.warehouse import database
+    from binance_airflow.warehouse.connection import database
+    from binance_airflow.warehouse.schema import create_warehouse
 
     name = database()
     writer, reader = login_of(settings.WAREHOUSE_CONN_ID), login_of(settings.WAREHOUSE_READER_CONN_ID)

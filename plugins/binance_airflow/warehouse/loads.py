@@ -1,27 +1,22 @@
-"""Bulk, transactional upserts of staging CSVs into MySQL through MySqlHook and LOAD DATA LOCAL INFILE."""
+"""Writing the warehouse: transactional bulk upserts of staging CSVs (LOAD DATA LOCAL INFILE), small upserts for the
+stream, rejects; each load logged in etl_run_log in its own transaction."""
 
 from __future__ import annotations
 
 import logging
-import os
 import random
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import MySQLdb
 from airflow.providers.mysql.hooks.mysql import MySqlHook
-from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
 
-from include import settings
-
-if TYPE_CHECKING:
-    from binance_airflow.tables import Table
+from binance_airflow.warehouse.connection import transaction
+from binance_airflow.warehouse.tables import Table
 
 log = logging.getLogger(__name__)
 
@@ -48,97 +43,6 @@ class LoadResult:
         """Count ``other``'s rows in too (several batches of one table)."""
         for name in ("rows_in", "inserted", "updated", "unchanged", "rejects"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-def database() -> str:
-    """The warehouse database: ``BINANCE_ETL_WAREHOUSE_DB`` when set, else the warehouse connection's schema,
-    else ``binance_dw``. Read when a task runs, so every task of a run agrees with its worker's settings."""
-    override = os.environ.get(settings.WAREHOUSE_DATABASE_ENV)
-    if override:
-        return override
-    return BaseHook.get_connection(settings.WAREHOUSE_CONN_ID).schema or settings.DEFAULT_WAREHOUSE_DATABASE
-
-
-# For the SQL operators' templated ``database``: every DAG that uses them registers this macro.
-MACROS = {"warehouse_database": database}
-DATABASE_TEMPLATE = "{{ warehouse_database() }}"
-
-
-def warehouse_hook(database_name: str | None = None, conn_id: str = settings.WAREHOUSE_CONN_ID) -> MySqlHook:
-    """MySqlHook on the warehouse connection (its database unless ``database_name`` is given), LOAD DATA enabled:
-    the writer's, for the loads."""
-    return MySqlHook(mysql_conn_id=conn_id, schema=database_name or database(), local_infile=True)
-
-
-class ReadOnlyHook(MySqlHook):
-    """MySqlHook whose connections refuse the server's requests for local files.
-
-    MySqlHook only ever turns ``local_infile`` on; left alone, the MariaDB client library allows it, so a
-    malicious or compromised server could read any file the process can. Here it is switched off.
-    """
-
-    def _get_conn_config_mysql_client(self, conn: Any) -> dict[str, Any]:
-        return {**super()._get_conn_config_mysql_client(conn), "local_infile": 0}
-
-
-def reader_hook() -> ReadOnlyHook:
-    """The dashboard's hook: the reader connection (``binance_warehouse_reader``; the warehouse connection when
-    it is not defined), on the warehouse database, refusing LOAD DATA LOCAL INFILE."""
-    try:
-        BaseHook.get_connection(settings.WAREHOUSE_READER_CONN_ID)
-        conn_id = settings.WAREHOUSE_READER_CONN_ID
-    except AirflowNotFoundException:
-        conn_id = settings.WAREHOUSE_CONN_ID
-    return ReadOnlyHook(mysql_conn_id=conn_id, schema=database())
-
-
-def ensure_database(name: str, conn_id: str = settings.WAREHOUSE_CONN_ID) -> None:
-    """CREATE DATABASE IF NOT EXISTS (connecting through information_schema, which always exists)."""
-    if not name.replace("_", "").isalnum():
-        raise ValueError(f"invalid warehouse database name {name!r}: use letters, digits and underscores")
-    hook = warehouse_hook("information_schema", conn_id)
-    hook.run(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
-
-
-# Columns added after the first release: CREATE TABLE IF NOT EXISTS leaves older tables without them.
-ADDED_COLUMNS = (
-    ("fact_kline", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
-    ("fact_balance", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
-    ("etl_run_log", "unchanged", "INT NOT NULL DEFAULT 0 AFTER updated"),
-    ("etl_reject", "batch", "VARCHAR(128) NOT NULL DEFAULT 'load' AFTER table_name"),
-)
-
-
-def upgrade_schema(name: str, conn_id: str = settings.WAREHOUSE_CONN_ID) -> list[str]:
-    """Add any of ``ADDED_COLUMNS`` an existing warehouse lacks; returns what was added."""
-    hook = warehouse_hook(name, conn_id)
-    added = []
-    for table, column, definition in ADDED_COLUMNS:
-        present = hook.get_first(
-            "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s "
-            "AND COLUMN_NAME = %s",
-            parameters=(name, table, column),
-        )[0]
-        if not present:
-            hook.run(f"ALTER TABLE `{table}` ADD COLUMN `{column}` {definition}")
-            log.info("added %s.%s", table, column)
-            added.append(f"{table}.{column}")
-    return added
-
-
-@contextmanager
-def transaction(hook: MySqlHook) -> Iterator[Any]:
-    """A cursor inside one transaction: committed when the block ends, rolled back when it raises."""
-    conn = hook.get_conn()
-    try:
-        conn.autocommit(False)
-        yield conn.cursor()
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
 
 
 def _now() -> str:
@@ -179,8 +83,13 @@ def upsert_csv(
             attempt += 1
             if conflict is None or attempt > LOCK_RETRIES:
                 raise
-            log.warning("%s: %s with another writer, transaction rolled back; loading it again (%d of %d)",
-                        csv_path.name, conflict, attempt, LOCK_RETRIES)  # fmt: skip
+            log.warning(
+                "%s: %s with another writer, transaction rolled back; loading it again (%d of %d)",
+                csv_path.name,
+                conflict,
+                attempt,
+                LOCK_RETRIES,
+            )
             time.sleep(attempt * random.uniform(0.5, 1.5))
 
 
@@ -201,11 +110,17 @@ def _upsert_csv_once(
         cur.execute(
             "REPLACE INTO etl_run_log (dag_run_id, table_name, batch, rows_in, inserted, updated, unchanged, rejects, "
             "started_at, finished_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (run_id, name, csv_path.name, expected_rows, inserted, updated, result.unchanged, rejects, started,
-             _now()),
-        )  # fmt: skip
-    log.info("%s: %d rows in, %d inserted, %d updated, %d unchanged, %d rejects", name, expected_rows, inserted,
-             updated, result.unchanged, rejects)  # fmt: skip
+            (run_id, name, csv_path.name, expected_rows, inserted, updated, result.unchanged, rejects, started, _now()),
+        )
+    log.info(
+        "%s: %d rows in, %d inserted, %d updated, %d unchanged, %d rejects",
+        name,
+        expected_rows,
+        inserted,
+        updated,
+        result.unchanged,
+        rejects,
+    )
     return result
 
 

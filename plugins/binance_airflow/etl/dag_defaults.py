@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from binance_airflow.notify import task_failed
+from binance_airflow.etl.notify import task_failed
 from include import settings
 
 

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from binance_airflow.warehouse import transaction, warehouse_hook
+from binance_airflow.warehouse.connection import transaction, warehouse_hook
 from include import forecasting, settings
 from include.sql_files import sql
 
@@ -43,10 +43,20 @@ def forecast_symbol(symbol: str) -> dict[str, Any]:
     made_at = times[-1] + HOUR
     made = forecasting.forecast(closes)
     rows = [
-        (symbol, forecasting.MODEL, made_at, made_at + step * HOUR, step + 1, float(made.yhat[step]),
-         float(made.lo[80][step]), float(made.hi[80][step]), float(made.lo[95][step]), float(made.hi[95][step]))
+        (
+            symbol,
+            forecasting.MODEL,
+            made_at,
+            made_at + step * HOUR,
+            step + 1,
+            float(made.yhat[step]),
+            float(made.lo[80][step]),
+            float(made.hi[80][step]),
+            float(made.lo[95][step]),
+            float(made.hi[95][step]),
+        )
         for step in range(forecasting.HORIZON)
-    ]  # fmt: skip
+    ]
     metrics = None
     if len(closes) >= forecasting.MIN_TRAIN + folds * forecasting.HORIZON:
         metrics = forecasting.score(forecasting.folds(closes, folds))
@@ -55,12 +65,32 @@ def forecast_symbol(symbol: str) -> dict[str, Any]:
     with transaction(warehouse_hook()) as cursor:
         cursor.executemany(sql("forecast/upsert_forecast.sql"), rows)
         if metrics is not None:
-            cursor.execute(sql("forecast/upsert_metrics.sql"), (symbol, forecasting.MODEL, made_at, metrics.folds,
-                                                    forecasting.HORIZON, metrics.mase, metrics.mape,
-                                                    metrics.coverage[80], metrics.coverage[95]))  # fmt: skip
-    summary = {"symbol": symbol, "made_at": made_at.isoformat(), "forecast": len(rows),
-               "metrics": None if metrics is None else {"mase": metrics.mase, "mape": metrics.mape,
-                                                        "coverage_80": metrics.coverage[80],
-                                                        "coverage_95": metrics.coverage[95]}}  # fmt: skip
+            cursor.execute(
+                sql("forecast/upsert_metrics.sql"),
+                (
+                    symbol,
+                    forecasting.MODEL,
+                    made_at,
+                    metrics.folds,
+                    forecasting.HORIZON,
+                    metrics.mase,
+                    metrics.mape,
+                    metrics.coverage[80],
+                    metrics.coverage[95],
+                ),
+            )
+    summary = {
+        "symbol": symbol,
+        "made_at": made_at.isoformat(),
+        "forecast": len(rows),
+        "metrics": None
+        if metrics is None
+        else {
+            "mase": metrics.mase,
+            "mape": metrics.mape,
+            "coverage_80": metrics.coverage[80],
+            "coverage_95": metrics.coverage[95],
+        },
+    }
     log.info("%s: 24 h forecast from %s; backtest %s", symbol, made_at, summary["metrics"])
     return summary

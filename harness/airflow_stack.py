@@ -93,8 +93,19 @@ class AirflowStack:
         self._spawn("dag-processor", [AIRFLOW, "dag-processor"])
         for name in self.workers:
             env = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
-            command = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', name, AIRFLOW, "celery",
-                       "worker", "--celery-hostname", f"{name}@%h"]  # fmt: skip
+            command = [
+                "unshare",
+                "--uts",
+                "sh",
+                "-c",
+                'hostname "$0" && exec "$@"',
+                name,
+                AIRFLOW,
+                "celery",
+                "worker",
+                "--celery-hostname",
+                f"{name}@%h",
+            ]
             self._spawn(name, command, env)
         deadline = time.monotonic() + timeout
         self._wait(lambda: self._healthy(), deadline, "the api-server to answer")
@@ -120,8 +131,9 @@ class AirflowStack:
 
     def logs(self) -> str:
         """The tail of every component's output, for a failure message."""
-        return "\n".join(f"--- {name}\n" + (self.home / f"{name}.log").read_text()[-3000:]
-                         for name, _, _ in self.processes)  # fmt: skip
+        return "\n".join(
+            f"--- {name}\n" + (self.home / f"{name}.log").read_text()[-3000:] for name, _, _ in self.processes
+        )
 
     def _reset_backends(self) -> None:
         psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
@@ -132,8 +144,14 @@ class AirflowStack:
 
     def _spawn(self, name: str, command: list[str], extra_env: dict[str, str] | None = None) -> None:
         log = (self.home / f"{name}.log").open("w")
-        process = subprocess.Popen(command, env={**self.env, **(extra_env or {})}, stdout=log,
-                                   stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            command,
+            env={**self.env, **(extra_env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
         self.processes.append((name, process, log))
 
     def _wait(self, ready: Any, deadline: float, what: str) -> None:
@@ -169,8 +187,9 @@ class AirflowStack:
         """A bearer token of ``user`` (the admin's is kept)."""
         if user != USER or self._token is None:
             body = json.dumps({"username": user, "password": password}).encode()
-            request = urllib.request.Request(f"{self.url}/auth/token", data=body, method="POST",
-                                             headers={"Content-Type": "application/json"})  # fmt: skip
+            request = urllib.request.Request(
+                f"{self.url}/auth/token", data=body, method="POST", headers={"Content-Type": "application/json"}
+            )
             with urllib.request.urlopen(request, timeout=10) as response:
                 token = json.loads(response.read())["access_token"]
             if user != USER:

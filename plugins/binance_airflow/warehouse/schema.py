@@ -1,0 +1,91 @@
+"""The warehouse's set-up: create the database, apply include/sql (the registry's tables, then the views), add the
+columns newer than an existing warehouse; outside Airflow in one call, inside every DAG as three tasks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+from airflow.sdk import task
+
+from binance_airflow.warehouse.connection import DATABASE_TEMPLATE, database, warehouse_hook
+from binance_airflow.warehouse.tables import SCHEMA_FILES
+from include import settings
+
+log = logging.getLogger(__name__)
+
+
+def ensure_database(name: str, conn_id: str = settings.WAREHOUSE_CONN_ID) -> None:
+    """CREATE DATABASE IF NOT EXISTS (connecting through information_schema, which always exists)."""
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"invalid warehouse database name {name!r}: use letters, digits and underscores")
+    hook = warehouse_hook("information_schema", conn_id)
+    hook.run(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
+
+
+# Columns added after the first release: CREATE TABLE IF NOT EXISTS leaves older tables without them.
+ADDED_COLUMNS = (
+    ("fact_kline", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
+    ("fact_balance", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
+    ("etl_run_log", "unchanged", "INT NOT NULL DEFAULT 0 AFTER updated"),
+    ("etl_reject", "batch", "VARCHAR(128) NOT NULL DEFAULT 'load' AFTER table_name"),
+)
+
+
+def upgrade_schema(name: str, conn_id: str = settings.WAREHOUSE_CONN_ID) -> list[str]:
+    """Add any of ``ADDED_COLUMNS`` an existing warehouse lacks; returns what was added."""
+    hook = warehouse_hook(name, conn_id)
+    added = []
+    for table, column, definition in ADDED_COLUMNS:
+        present = hook.get_first(
+            "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s "
+            "AND COLUMN_NAME = %s",
+            parameters=(name, table, column),
+        )[0]
+        if not present:
+            hook.run(f"ALTER TABLE `{table}` ADD COLUMN `{column}` {definition}")
+            log.info("added %s.%s", table, column)
+            added.append(f"{table}.{column}")
+    return added
+
+
+def create_warehouse(name: str | None = None, conn_id: str = settings.WAREHOUSE_CONN_ID) -> None:
+    """The whole warehouse outside Airflow (benchmarks, tests, warehouse_roles): database, ``include/sql``
+    DDL, newer columns, through ``conn_id``.
+
+    The DAGs do the same in three tasks (``warehouse_schema``) so each step shows in the UI.
+    """
+    name = name or database()
+    ensure_database(name, conn_id)
+    hook = warehouse_hook(name, conn_id)
+    for file in SCHEMA_FILES:
+        hook.run((settings.SQL_DIR / file).read_text(), split_statements=True)
+    upgrade_schema(name, conn_id)
+
+
+def warehouse_schema() -> Any:
+    """``create_database >> create_schema >> upgrade_warehouse``; returns the last task to wait on.
+
+    The DAG must register ``warehouse.MACROS`` (the operators' database is rendered when they run).
+    """
+
+    @task
+    def create_database() -> None:
+        """Create the warehouse database (the connection's schema) if it is missing."""
+        ensure_database(database())
+
+    @task
+    def upgrade_warehouse() -> list[str]:
+        """Add columns introduced since an existing warehouse was created (e.g. `source`)."""
+        return upgrade_schema(database())
+
+    create_schema = SQLExecuteQueryOperator(
+        task_id="create_schema",
+        conn_id=settings.WAREHOUSE_CONN_ID,
+        database=DATABASE_TEMPLATE,
+        sql=list(SCHEMA_FILES),  # a copy: rendering replaces the names with the file contents
+        split_statements=True,
+        doc_md="Applies `include/sql/*.sql` (CREATE TABLE IF NOT EXISTS, CREATE OR REPLACE VIEW).",
+    )
+    return create_database() >> create_schema >> upgrade_warehouse()
