@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from airflow.plugins_manager import AirflowPlugin
+
 from binance_dashboard.app import app
 
 URL_PREFIX = "/binance-dashboard"

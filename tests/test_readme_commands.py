@@ -16,7 +16,10 @@ from tests.conftest import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 DOCS = "\n".join(page.read_text() for page in PAGES)
-TEST_COMMAND = "bash scripts/setup.sh && .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports && .venv/bin/python -m pytest"
+TEST_COMMAND = (
+    "bash scripts/setup.sh && .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports"
+    " && .venv/bin/python -m pytest"
+)
 # Commands are what the README shows in a ```bash block, or as inline code run through bash or the venv.
 COMMANDS = sorted(
     {line.strip() for block in re.findall(r"```bash\n(.*?)```", DOCS, re.DOTALL) for line in block.splitlines()}
