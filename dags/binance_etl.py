@@ -27,7 +27,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from binance_airflow.binance.hook import BinanceHook
 from binance_airflow.binance.sensor import BinanceApiSensor
 from binance_airflow.etl import reconcile, steps
-from binance_airflow.etl.dag_defaults import default_args
+from binance_airflow.etl.dag_defaults import KLINE_TIMEOUT, default_args
 from binance_airflow.etl.notify import notify_run
 from binance_airflow.etl.run_folder import run_dir
 from binance_airflow.etl.timetable import HistoryThenDailyTimetable
@@ -126,6 +126,7 @@ def binance_etl() -> None:
     # an extract (absolute priorities 3, 2, 1), so batches flow through instead of piling up in staging. Mapped
     # tasks do not take doc_md from their docstring, so it is given explicitly.
     @task(
+        execution_timeout=KLINE_TIMEOUT,
         max_active_tis_per_dagrun=4,
         map_index_template="{{ batch_label }}",
         weight_rule="absolute",
@@ -140,6 +141,7 @@ def binance_etl() -> None:
         return steps.extract_klines(RunWindow.from_dict(window), symbols, Path(folder), hook)
 
     @task(
+        execution_timeout=KLINE_TIMEOUT,
         map_index_template="{{ batch_label }}",
         weight_rule="absolute",
         priority_weight=2,
@@ -150,6 +152,7 @@ def binance_etl() -> None:
         return steps.transform_klines(RunWindow.from_dict(window), Path(folder), extracted, now_ms())
 
     @task(
+        execution_timeout=KLINE_TIMEOUT,
         max_active_tis_per_dagrun=settings.KLINE_LOADS,
         map_index_template="{{ batch_label }}",
         weight_rule="absolute",
@@ -192,14 +195,14 @@ def binance_etl() -> None:
 
         return load_table
 
-    @task(task_id=task_ids.load(KLINE.name))
+    @task(task_id=task_ids.load(KLINE.name), execution_timeout=KLINE_TIMEOUT)
     def load_fact_kline(pulled: Any, run_id: Any = None) -> dict[str, Any]:
         """fact_kline's load for the run: the batches' upserts totalled, the run's rejects recorded."""
         batches = steps.every_batch(pulled)
         return steps.finish_kline_load([b["loaded"] for b in batches], steps.per_symbol(batches), run_id)
 
     # -- gate ---------------------------------------------------------------------------------------------
-    @task(task_id=task_ids.RECONCILE)
+    @task(task_id=task_ids.RECONCILE, execution_timeout=KLINE_TIMEOUT)
     def reconcile_fact_kline(
         window: dict[str, Any], folder: str, batches: Any, run_id: Any = None, ti: Any = None
     ) -> dict[str, Any]:

@@ -31,6 +31,25 @@ USER, PASSWORD = "admin", "stack-" + secrets.token_hex(6)
 VIEWER, VIEWER_PASSWORD = "viewer", "stack-" + secrets.token_hex(6)  # the simple auth manager's read-only role
 
 
+# What each component is not given on the CeleryExecutor stack, as docker-compose.yaml gives each service only
+# what it needs (tests/test_deploy_files.py checks that both agree), so the deployment tests prove the stack runs
+# that way: the JWT secret only where tokens are signed and verified, the Binance key pair and the writer only
+# on the workers, the reader only on the api-server (the dashboard), the users' passwords file only there too.
+# With LocalExecutor the scheduler runs the tasks itself and keeps everything.
+JWT, PASSWORDS = "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"
+BINANCE, WRITER, READER = (
+    "AIRFLOW_CONN_BINANCE_DEFAULT",
+    "AIRFLOW_CONN_BINANCE_WAREHOUSE",
+    "AIRFLOW_CONN_BINANCE_WAREHOUSE_READER",
+)
+WITHHELD = {
+    "api-server": (BINANCE, WRITER),
+    "scheduler": (BINANCE, WRITER, READER, PASSWORDS),
+    "dag-processor": (JWT, BINANCE, WRITER, READER, PASSWORDS),
+    "worker": (JWT, READER, PASSWORDS),
+}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -88,9 +107,11 @@ class AirflowStack:
         migrate = subprocess.run([AIRFLOW, "db", "migrate"], env=self.env, capture_output=True, text=True, cwd=ROOT)
         if migrate.returncode:
             raise RuntimeError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
-        self._spawn("api-server", [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(self.port)])
-        self._spawn("scheduler", [AIRFLOW, "scheduler"])
-        self._spawn("dag-processor", [AIRFLOW, "dag-processor"])
+        self._spawn(
+            "api-server", [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(self.port)], role="api-server"
+        )
+        self._spawn("scheduler", [AIRFLOW, "scheduler"], role="scheduler")
+        self._spawn("dag-processor", [AIRFLOW, "dag-processor"], role="dag-processor")
         for name in self.workers:
             env = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
             command = [
@@ -106,7 +127,7 @@ class AirflowStack:
                 "--celery-hostname",
                 f"{name}@%h",
             ]
-            self._spawn(name, command, env)
+            self._spawn(name, command, env, role="worker")
         deadline = time.monotonic() + timeout
         self._wait(lambda: self._healthy(), deadline, "the api-server to answer")
         for dag_id in DAG_IDS:
@@ -142,11 +163,12 @@ class AirflowStack:
         subprocess.run(["redis-cli", "-n", str(self.redis_db), "FLUSHDB"], check=True, capture_output=True)
         shutil.rmtree(self.home / "logs", ignore_errors=True)
 
-    def _spawn(self, name: str, command: list[str], extra_env: dict[str, str] | None = None) -> None:
+    def _spawn(self, name: str, command: list[str], extra_env: dict[str, str] | None = None, role: str = "") -> None:
         log = (self.home / f"{name}.log").open("w")
+        withheld = WITHHELD.get(role, ()) if self.env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor" else ()
         process = subprocess.Popen(
             command,
-            env={**self.env, **(extra_env or {})},
+            env={k: v for k, v in {**self.env, **(extra_env or {})}.items() if k not in withheld},
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from include.validation import InvalidValue
+
 SECOND_MS = 1_000
 MINUTE_MS = 60 * SECOND_MS
 HOUR_MS = 60 * MINUTE_MS
@@ -34,7 +36,8 @@ INTERVALS: tuple[str, ...] = (*FIXED_MS, "1M")
 def validate_interval(interval: str) -> str:
     """Return ``interval`` unchanged, or raise ValueError naming it and the valid choices."""
     if interval not in INTERVALS:
-        raise ValueError(f"unknown kline interval {interval!r}; valid intervals: {', '.join(INTERVALS)}")
+        choices = f"valid intervals: {', '.join(INTERVALS)}"
+        raise InvalidValue(f"unknown kline interval {interval!r}; {choices}", f"unknown kline interval; {choices}")
     return interval
 
 

@@ -27,6 +27,23 @@ KLINE_BATCHES = int(os.environ.get("BINANCE_ETL_KLINE_BATCHES", "64"))
 # Kline batches loaded at once per run: each load is one MariaDB connection, which uses one server core.
 KLINE_LOADS = int(os.environ.get("BINANCE_ETL_KLINE_LOADS", "2"))
 EXTRACT_WORKERS = int(os.environ.get("BINANCE_ETL_EXTRACT_WORKERS", "4"))
+# The longest Retry-After (seconds) a 429 may ask for; a longer demand fails the request naming it.
+MAX_RETRY_AFTER_S = int(os.environ.get("BINANCE_ETL_MAX_RETRY_AFTER", "300"))
+# The lowest per-minute REQUEST_WEIGHT limit an exchangeInfo may state (Binance's own is 6000): below it the
+# budget's ceiling could not hold one ordinary request, so such an answer is refused.
+MIN_WEIGHT_LIMIT = int(os.environ.get("BINANCE_ETL_MIN_WEIGHT_LIMIT", "50"))
+# Bounded reading of what servers send: a REST body, an archive download, the CSV inside an archive (its size
+# and its compression ratio, both checked before it is read; kline CSVs compress about 3-10 times).
+MAX_BODY_BYTES = int(float(os.environ.get("BINANCE_ETL_MAX_BODY_MB", "64")) * 2**20)
+MAX_DOWNLOAD_BYTES = int(float(os.environ.get("BINANCE_ETL_MAX_DOWNLOAD_MB", "512")) * 2**20)
+MAX_ARCHIVE_MEMBER_BYTES = int(float(os.environ.get("BINANCE_ETL_MAX_ARCHIVE_MB", "1024")) * 2**20)
+MAX_ARCHIVE_RATIO = float(os.environ.get("BINANCE_ETL_MAX_ARCHIVE_RATIO", "100"))
+# The largest file the inbox reads (larger ones are rejected unread).
+MAX_INBOX_FILE_BYTES = int(float(os.environ.get("BINANCE_ETL_MAX_INBOX_MB", "64")) * 2**20)
+# The longest a task may run before Airflow stops it (seconds): most tasks, and the kline tasks and the
+# reconciliation, whose work grows with the window (a whole year of a batch of symbols).
+TASK_TIMEOUT_S = int(os.environ.get("BINANCE_ETL_TASK_TIMEOUT", "3600"))
+KLINE_TASK_TIMEOUT_S = int(os.environ.get("BINANCE_ETL_KLINE_TASK_TIMEOUT", "21600"))
 # First retry delay of a failed task (doubling on each retry, two retries).
 RETRY_DELAY_S = float(os.environ.get("BINANCE_ETL_RETRY_DELAY", "30"))
 # Days of rolling origins in the forecast backtest (one refit per day).

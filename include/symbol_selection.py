@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from include.validation import InvalidValue
+
 NAME = re.compile(r"^[A-Z0-9]{2,20}$")
 PATTERN = re.compile(r"^[A-Z0-9*?]{1,20}$")
 
@@ -21,16 +23,29 @@ def check(text: str, patterns: bool = True) -> None:
     if NAME.match(text) or (patterns and is_pattern(text) and PATTERN.match(text)):
         return
     also = ", or a pattern with * and ? such as *USDT (every trading symbol quoted in USDT)" if patterns else ""
-    raise ValueError(f"invalid symbol {text!r}: expected 2-20 letters/digits such as BTCUSDT{also}")
+    expected = f"expected 2-20 letters/digits such as BTCUSDT{also}"
+    raise InvalidValue(f"invalid symbol {text!r}: {expected}", f"invalid symbol: {expected}")
+
+
+def is_name(value: Any) -> bool:
+    """True for a symbol name (BTCUSDT) as this package accepts one, whoever sent it."""
+    return isinstance(value, str) and NAME.match(value) is not None
+
+
+def not_names(listed: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The entries of ``listed`` (exchangeInfo's ``symbols``) whose name is no symbol name, as ``repr``s cut to
+    40 characters: what a log may show of a name a server sent."""
+    return [repr(s.get("symbol"))[:40] for s in listed if not is_name(s.get("symbol"))]
 
 
 def expand(requested: Iterable[str], listed: Iterable[Mapping[str, Any]]) -> list[str]:
     """``requested`` with each pattern replaced by the TRADING symbols of ``listed`` (exchangeInfo's
-    ``symbols``) it matches, in name order; names stay as given; no symbol twice.
+    ``symbols``) it matches, in name order; names stay as given; no symbol twice. A listed name that is not a
+    symbol name (SQL, a path: what a hostile server may send) is never selected (see ``not_names``).
 
     ValueError names a pattern that matches no trading symbol.
     """
-    trading = sorted(s["symbol"] for s in listed if s.get("status") == "TRADING")
+    trading = sorted(s["symbol"] for s in listed if s.get("status") == "TRADING" and is_name(s.get("symbol")))
     resolved: dict[str, None] = {}
     for item in requested:
         if not is_pattern(item):

@@ -76,7 +76,7 @@ class Sim:
     def reset(self) -> None:
         self._call("DELETE", "/_sim/faults")
         self._call("DELETE", "/_sim/stats")
-        self.configure(latency_ms=0, clock_skew_ms=0)
+        self.configure(latency_ms=0, clock_skew_ms=0, stated_weight_limit=None, extra_listed=[])
 
 
 @pytest.fixture(scope="session")

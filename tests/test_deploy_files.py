@@ -7,14 +7,24 @@ import re
 
 import yaml
 
+from harness.airflow_stack import WITHHELD
 from include import settings
 from tests.conftest import ROOT
 
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+SERVICES = COMPOSE["services"]
+ENV = {name: service.get("environment") or {} for name, service in SERVICES.items()}
+NATIVE = {  # compose service -> the harness's component proving it natively
+    "airflow-apiserver": "api-server",
+    "airflow-scheduler": "scheduler",
+    "airflow-dag-processor": "dag-processor",
+    "airflow-worker": "worker",
+}
+
 
 def test_compose_wires_airflow_to_the_warehouse_and_binance_connections():
-    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
-    services = compose["services"]
-    env = compose["x-airflow-env"]
+    services = SERVICES
+    env = ENV["airflow-worker"]
     warehouse = json.loads(env[f"AIRFLOW_CONN_{settings.WAREHOUSE_CONN_ID.upper()}"])
     assert warehouse["conn_type"] == "mysql"
     assert warehouse["host"] in services
@@ -27,8 +37,7 @@ def test_compose_wires_airflow_to_the_warehouse_and_binance_connections():
 
 def test_compose_runs_the_celery_stack_the_deployment_tests_run_natively():
     """The settings harness/airflow_stack.py proves natively are the ones the compose services get."""
-    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
-    services, env = compose["services"], compose["x-airflow-env"]
+    services, env = SERVICES, {key: value for name in NATIVE for key, value in ENV[name].items()}
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
@@ -42,12 +51,15 @@ def test_compose_runs_the_celery_stack_the_deployment_tests_run_natively():
     assert services["airflow-worker"]["deploy"]["replicas"] == "${AIRFLOW_WORKERS:-2}"
     for name in commands:
         if name.startswith("airflow-"):
-            assert services[name]["volumes"] == services["airflow-init"]["volumes"]  # shared staging
             assert services[name]["environment"]["BINANCE_ETL_STAGING_ROOT"] == "/opt/airflow/staging"
+    assert "staging:/opt/airflow/staging" in services["airflow-worker"]["volumes"]  # shared by every worker
     assert {"postgres", "redis", "warehouse"} <= set(services)
     stream = services["binance-stream"]  # the real-time service: same image, code and connections as the workers
     assert stream["command"] == ["python", "-m", "binance_airflow.stream"]
-    assert stream["environment"]["AIRFLOW_CONN_BINANCE_WAREHOUSE"] == env["AIRFLOW_CONN_BINANCE_WAREHOUSE"]
+    assert (
+        stream["environment"]["AIRFLOW_CONN_BINANCE_WAREHOUSE"]
+        == ENV["airflow-worker"]["AIRFLOW_CONN_BINANCE_WAREHOUSE"]
+    )
     assert json.loads(stream["environment"]["AIRFLOW_CONN_AIRFLOW_API"])["host"] == "http://airflow-apiserver:8080"
 
 
@@ -81,11 +93,10 @@ def test_no_secret_in_the_deployment_has_a_usable_default():
     for name in required:
         uses = re.findall(rf"(?<!\$)\$\{{{name}([^}}]*)\}}", text)  # not $${…}: the shell's, inside a command
         assert uses and all(use.startswith(":?") for use in uses), (name, uses)
-    compose = yaml.safe_load(text)
-    env, services = compose["x-airflow-env"], compose["services"]
+    services = SERVICES
     assert "replace-me" not in text and "admin:admin@" not in text
-    assert json.loads(env["AIRFLOW_CONN_BINANCE_WAREHOUSE"])["login"] == "binance_writer"
-    assert json.loads(env["AIRFLOW_CONN_BINANCE_WAREHOUSE_READER"])["login"] == "binance_reader"
+    assert json.loads(ENV["airflow-worker"]["AIRFLOW_CONN_BINANCE_WAREHOUSE"])["login"] == "binance_writer"
+    assert json.loads(ENV["airflow-apiserver"]["AIRFLOW_CONN_BINANCE_WAREHOUSE_READER"])["login"] == "binance_reader"
     assert "AIRFLOW_CONN_BINANCE_WAREHOUSE_ADMIN" in services["airflow-init"]["environment"]
     assert all(
         "ADMIN" not in key
@@ -96,3 +107,52 @@ def test_no_secret_in_the_deployment_has_a_usable_default():
     assert "python -m binance_airflow.warehouse.roles" in services["airflow-init"]["command"][-1]
     assert json.loads(services["binance-stream"]["environment"]["AIRFLOW_CONN_AIRFLOW_API"])["login"] != "admin"
     assert ".env" in (ROOT / ".gitignore").read_text().split()
+
+
+# Which services may hold each secret: the JWT secret where Airflow's tokens are signed and verified, the Binance
+# key pair where Binance is called with it, the warehouse passwords where the warehouse is written or read.
+HOLDERS = {
+    "AIRFLOW_JWT_SECRET": {"airflow-apiserver", "airflow-scheduler"},
+    "BINANCE_API_SECRET": {"airflow-worker"},
+    "BINANCE_API_KEY": {"airflow-worker"},
+    "WAREHOUSE_WRITER_PASSWORD": {"airflow-init", "airflow-worker", "binance-stream"},
+    "WAREHOUSE_READER_PASSWORD": {"airflow-init", "airflow-apiserver"},
+    "WAREHOUSE_ROOT_PASSWORD": {"airflow-init", "warehouse"},
+    "AIRFLOW_ADMIN_PASSWORD": {"airflow-init"},
+    "BINANCE_STREAM_API_PASSWORD": {"airflow-init", "binance-stream"},
+    "AIRFLOW_DB_PASSWORD": {"postgres", *NATIVE, "airflow-init", "binance-stream"},
+}
+
+
+def test_each_compose_service_holds_only_its_own_secrets():
+    """Every service used to get every secret: the stream service could mint an admin token with the JWT secret."""
+    holding = {
+        name: {var for var in HOLDERS if any(f"${{{var}" in str(value) for value in ENV[name].values())}
+        for name in SERVICES
+    }
+    assert {var: {name for name in SERVICES if var in holding[name]} for var in HOLDERS} == HOLDERS
+    mounts = {name: [str(v).split(":")[0] for v in SERVICES[name].get("volumes", [])] for name in SERVICES}
+    assert {name for name, volumes in mounts.items() if "auth" in volumes} == {"airflow-init", "airflow-apiserver"}
+    assert "SIMPLE_AUTH_MANAGER_PASSWORDS_FILE" not in str(
+        {name: env for name, env in ENV.items() if name != "airflow-apiserver"}
+    )
+
+
+def test_no_password_is_on_a_command_line():
+    """The warehouse's health check put the root password on mysqladmin's command line (seen by ps)."""
+    for name, service in SERVICES.items():
+        commands = [service.get("command"), (service.get("healthcheck") or {}).get("test")]
+        text = json.dumps(commands)
+        assert not re.search(r"[\s\"]-p[\w\"'$\\]|--password", text), (name, text)
+
+
+def test_the_native_stack_withholds_what_compose_withholds():
+    """The deployment tests run each component without what its compose service lacks, proving it needs no more."""
+    secret_keys = {key for env in ENV.values() for key in env if key.startswith("AIRFLOW_CONN_") or "SECRET" in key}
+    secret_keys |= {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"}
+    for service, component in NATIVE.items():
+        lacking = {key for key in secret_keys if key not in ENV[service]} - {
+            "AIRFLOW_CONN_BINANCE_WAREHOUSE_ADMIN",
+            "AIRFLOW_CONN_AIRFLOW_API",
+        }
+        assert lacking == set(WITHHELD[component]), (service, lacking, WITHHELD[component])

@@ -147,11 +147,14 @@ def test_good_files_load_whole_and_bad_files_are_rejected_whole_with_a_reason(
         "bad_symbol.csv",
         "bad_truncated.json",
     ]
-    assert "high 0.00000001 is below" in reasons["bad_high.csv"]
+    # a reason names the row and the problem, never the file's content (issue: a secret in a header was echoed)
+    assert "row 5: high is below open/close/low" in reasons["bad_high.csv"]
+    assert "0.00000001" not in reasons["bad_high.csv"]
     assert "cannot be read as JSON" in reasons["bad_truncated.json"]
     assert "missing close, volume" in reasons["bad_columns.xlsx"]
     assert "symbols not in dim_symbol: ETHUSDT" in reasons["bad_symbol.csv"]
-    assert f"volume {over_precise[2][7]} has more than 8 decimal places" in reasons["bad_precision.csv"]
+    assert "volume has more than 8 decimal places" in reasons["bad_precision.csv"]
+    assert over_precise[2][7] not in reasons["bad_precision.csv"]
     assert len(list((inbox / "rejected").iterdir())) == 10  # each file beside its reason
 
     write_csv(inbox / "klines_a.csv", candles("BTCUSDT", 0, 6))  # the same file sent again: loaded, changes nothing
@@ -160,3 +163,47 @@ def test_good_files_load_whole_and_bad_files_are_rejected_whole_with_a_reason(
     assert run.state == "success"
     assert asset_events(run.run_id) == []  # no Asset for a file rejected, nor for one that changed nothing
     assert run_inbox().state == "success"  # an empty inbox is a quiet run
+
+
+SECRET = "s3cr3t-value-123"
+
+
+def test_links_and_poison_files_never_stay_nor_echo_their_content(
+    airflow_db: None,
+    warehouse: MySQLdb.Connection,
+    binance_conn: Sim,
+    inbox: Path,
+    tmp_path: Path,
+    webhook: list[dict],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture,
+):
+    """A link was followed and its secret echoed; a 250-character name and a JSON of 100,000 ``[`` failed the task
+    every 15 minutes and stayed; no file had a size limit."""
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text(f"API_SECRET={SECRET},foo\n1,2\n")
+    (inbox / "look.csv").symlink_to(outside)
+    (inbox / "secret_header.csv").write_text(f"API_SECRET={SECRET},foo\n1,2\n")
+    long_name = "k" * 246 + ".csv"
+    (inbox / long_name).write_text("symbol,interval\nBTCUSDT,1h\n")
+    (inbox / "deep.json").write_text("[" * 100_000)
+    monkeypatch.setattr(settings, "MAX_INBOX_FILE_BYTES", 150_000)
+    (inbox / "huge.csv").write_text("x" * 200_000)
+
+    run = run_inbox()
+    assert run.state == "success"
+    assert sorted(p.name for p in inbox.iterdir() if p.name not in ("rejected", "processed")) == ["look.csv"]
+    assert (inbox / "look.csv").is_symlink() and outside.read_text().startswith("API_SECRET")  # left alone
+    rejected = sorted((inbox / "rejected").iterdir())
+    assert len(rejected) == 8  # four files, each beside its reason
+    assert all(len(p.name.encode()) <= 255 for p in rejected)
+    reasons = {p.read_text().split(": ", 1)[0]: p.read_text() for p in rejected if p.name.endswith(".reason.txt")}
+    assert set(reasons) == {"secret_header.csv", long_name, "deep.json", "huge.csv"}
+    assert "its 2 columns are neither klines" in reasons["secret_header.csv"]
+    assert "nested too deeply" in reasons["deep.json"]
+    assert "past the 150000 an inbox file may have" in reasons["huge.csv"]
+    assert "missing open_time, open, high" in reasons[long_name]
+    output = capfd.readouterr()
+    seen = json.dumps(webhook) + output.out + output.err + "".join(reasons.values())
+    assert SECRET not in seen and "api_secret" not in seen.lower()
+    assert webhook[-1]["rejected"].keys() == reasons.keys()

@@ -10,7 +10,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from binance_airflow.binance.errors import BinanceAPIError, BinanceBannedError, BinanceUnavailableError
+from binance_airflow.binance.errors import (
+    BinanceAnswerRefused,
+    BinanceAPIError,
+    BinanceBannedError,
+    BinanceUnavailableError,
+)
 from binance_airflow.binance.hook import BinanceHook
 from include.binance_sim.payloads import klines_json
 from include.intervals import MINUTE_MS
@@ -93,6 +98,32 @@ def test_429_waits_retry_after_then_succeeds(binance_conn: Sim):
     assert tickers[0]["symbol"] == "BTCUSDT"
     assert sleep.waits[:2] == [3.0, 3.0]
     assert binance_conn.requests("/api/v3/ticker/24hr") == 3
+
+
+def test_a_retry_after_longer_than_the_cap_fails_at_once_naming_it(binance_conn: Sim):
+    """A hostile or broken server's ``Retry-After: 999999999`` used to be slept as given."""
+    binance_conn.fault("rate_limit", path="/api/v3/ticker/24hr", seconds=999_999_999, times=1)
+    sleep = RecordingSleep()
+    with pytest.raises(BinanceAnswerRefused, match=r"Retry-After 999999999 s, more than the 300 s .*MAX_RETRY_AFTER"):
+        BinanceHook(sleep=sleep).ticker_24hr(["BTCUSDT"])
+    assert sleep.waits == []
+
+
+@pytest.mark.parametrize("stated", [1, 49])
+def test_an_exchange_info_limit_below_the_floor_is_refused(binance_conn: Sim, stated: int):
+    """A REQUEST_WEIGHT limit of 1 made the budget's ceiling 0: every request then waited a minute."""
+    binance_conn.configure(stated_weight_limit=stated)
+    hook = BinanceHook(sleep=RecordingSleep())
+    with pytest.raises(BinanceAnswerRefused, match=rf"REQUEST_WEIGHT limit of {stated}/min, below the 50/min"):
+        hook.exchange_info()
+    assert hook.budget.limit == 6000
+
+
+def test_a_request_heavier_than_the_whole_ceiling_fails_at_once(binance_conn: Sim):
+    sleep = RecordingSleep()
+    with pytest.raises(BinanceAnswerRefused, match="weight 80 exceeds the budget's ceiling of 54 per minute"):
+        BinanceHook(weight_limit=60, sleep=sleep).ticker_24hr()
+    assert sleep.waits == [] and binance_conn.requests("/api/v3/ticker/24hr") == 0
 
 
 def test_418_stops_at_once_with_ban_time(binance_conn: Sim):

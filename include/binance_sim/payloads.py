@@ -88,6 +88,11 @@ def exchange_info(market: Market, symbols: list[str], weight_limit: int) -> dict
     }
 
 
+def listed_only(name: str) -> dict[str, Any]:
+    """An exchangeInfo entry for a name the server lists as a TRADING USDT symbol and serves nothing for."""
+    return {"symbol": name, "status": "TRADING", "baseAsset": name.removesuffix("USDT"), "quoteAsset": "USDT"}
+
+
 def ticker_24hr(market: Market, symbol: str, mini: bool) -> dict[str, Any]:
     """Rolling 24-hour statistics over the minutes that exist now."""
     now = market.now_ms()

@@ -2,7 +2,9 @@
 
 Besides ``/api/v3/*`` it has a control surface for tests under ``/_sim/`` (never charged weight):
 ``POST /_sim/faults`` queues a fault, ``DELETE /_sim/faults`` clears them, ``POST /_sim/config`` sets
-``latency_ms``, ``clock_skew_ms``, ``weight_limit`` and ``ws_max_connection_s``, ``GET /_sim/stats`` counts
+``latency_ms``, ``clock_skew_ms``, ``weight_limit``, ``ws_max_connection_s`` and two hostile
+answers (``stated_weight_limit``: the limit exchangeInfo states; ``extra_listed``: names it lists, never
+serves), ``GET /_sim/stats`` counts
 requests per path (and stream connections and closed candles sent) and ``DELETE /_sim/stats`` zeroes them;
 it also has the weight accepted in each calendar minute (``weight_by_minute``, never zeroed). Kline
 archives are served under ``/data/spot/`` in the data.binance.vision layout (see ``archives.py``); the
@@ -146,6 +148,10 @@ class SimServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _Handler)
         self.market = market
         self.weight_limit = weight_limit
+        # Hostile answers (off by default): the REQUEST_WEIGHT limit exchangeInfo states instead of the real one,
+        # and names it lists as TRADING USDT symbols without serving them (SQL or a path in a symbol's name).
+        self.stated_weight_limit: int | None = None
+        self.extra_listed: list[str] = []
         self.limiter = WeightLimiter(weight_limit)
         self.api_key, self.api_secret = api_key, api_secret
         self.balances = (
@@ -342,6 +348,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.weight_limit = self.server.limiter.limit = limit
             streams = self.server.streams.settings
             streams.max_connection_s = float(config.get("ws_max_connection_s", streams.max_connection_s))
+            self.server.stated_weight_limit = config.get("stated_weight_limit", self.server.stated_weight_limit)
+            self.server.extra_listed = list(config.get("extra_listed", self.server.extra_listed))
         elif path == "/_sim/stats" and method == "DELETE":
             self.server.reset_counts()
         elif path == "/_sim/stats" and method == "GET":
@@ -379,7 +387,13 @@ class _Handler(BaseHTTPRequestHandler):
     def exchange_info(self, params: dict[str, str], query: str) -> Any:
         symbols = _symbol_list(params)
         chosen = self._known(symbols) if symbols is not None else list(self.server.market.specs)
-        return payloads.exchange_info(self.server.market, chosen, self.server.weight_limit)
+        stated = self.server.stated_weight_limit
+        info = payloads.exchange_info(
+            self.server.market, chosen, self.server.weight_limit if stated is None else stated
+        )
+        if symbols is None:
+            info["symbols"] += [payloads.listed_only(name) for name in self.server.extra_listed]
+        return info
 
     def klines(self, params: dict[str, str], query: str) -> Any:
         symbol = params.get("symbol") or None

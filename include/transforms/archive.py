@@ -8,6 +8,8 @@ import io
 import zipfile
 from typing import Any
 
+from include import settings
+
 MICROSECONDS = 10**14  # spot archives dated 2025-01-01 or later carry µs timestamps (16 digits)
 
 
@@ -42,19 +44,60 @@ def _ms(value: str) -> int:
     return number // 1000 if number >= MICROSECONDS else number
 
 
-def csv_member(content: bytes, name: str) -> bytes:
-    """The kline CSV inside an archive zip (ASCII, one member), or ``ArchiveIntegrityError`` saying why not."""
+def csv_member(
+    content: bytes,
+    name: str,
+    max_bytes: int | None = None,
+    max_ratio: float | None = None,
+) -> bytes:
+    """The kline CSV inside an archive zip (ASCII, one member), or ``ArchiveIntegrityError`` saying why not.
+
+    Bounded: a member whose declared size passes ``max_bytes``, or that expands more than ``max_ratio`` times,
+    is refused before it is read, and the read itself stops after ``max_bytes`` (a zip may lie about sizes).
+    Unset, both limits are the settings' (``BINANCE_ETL_MAX_ARCHIVE_MB``, ``BINANCE_ETL_MAX_ARCHIVE_RATIO``).
+    """
+    max_bytes = settings.MAX_ARCHIVE_MEMBER_BYTES if max_bytes is None else max_bytes
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            members = archive.namelist()
+            members = archive.infolist()
             if len(members) != 1:
-                raise ArchiveIntegrityError(f"{name}: expected one CSV inside, found {members}")
-            text = archive.read(members[0])
+                raise ArchiveIntegrityError(f"{name}: expected one CSV inside, found {len(members)} members")
+            check_zip(archive, name, max_bytes, max_ratio)
+            with archive.open(members[0]) as stream:
+                text = stream.read(max_bytes + 1)
+            _check_size(name, len(text), max(members[0].compress_size, 1), max_bytes, max_ratio)
     except zipfile.BadZipFile as err:
         raise ArchiveIntegrityError(f"{name}: not a readable kline archive ({err})") from None
     if not text.isascii():
         raise ArchiveIntegrityError(f"{name}: not a readable kline archive (not ASCII text)")
     return text
+
+
+def check_zip(
+    archive: zipfile.ZipFile, name: str, max_bytes: int | None = None, max_ratio: float | None = None
+) -> None:
+    """``ArchiveIntegrityError`` unless the zip's members, as declared, stay within ``max_bytes`` together and
+    each expands at most ``max_ratio`` times (the settings' limits when unset): checked before anything is read."""
+    max_bytes = settings.MAX_ARCHIVE_MEMBER_BYTES if max_bytes is None else max_bytes
+    members = archive.infolist()
+    compressed = max(sum(m.compress_size for m in members), 1)
+    _check_size(name, sum(m.file_size for m in members), compressed, max_bytes, max_ratio)
+    for member in members:
+        _check_size(name, member.file_size, max(member.compress_size, 1), max_bytes, max_ratio)
+
+
+def _check_size(name: str, size: int, compressed: int, max_bytes: int, max_ratio: float | None) -> None:
+    max_ratio = settings.MAX_ARCHIVE_RATIO if max_ratio is None else max_ratio
+    if size > max_bytes:
+        raise ArchiveIntegrityError(
+            f"{name}: its content is {size} bytes or more, past the {max_bytes} bytes read from one archive "
+            "(BINANCE_ETL_MAX_ARCHIVE_MB); nothing from it was used"
+        )
+    if size / compressed > max_ratio:
+        raise ArchiveIntegrityError(
+            f"{name}: its content expands {size / compressed:.0f} times, past the {max_ratio:.0f} accepted "
+            "(BINANCE_ETL_MAX_ARCHIVE_RATIO; kline CSVs compress 3-10 times); nothing from it was used"
+        )
 
 
 def csv_rows(text: bytes) -> list[list[Any]]:

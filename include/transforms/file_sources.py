@@ -6,13 +6,16 @@ A file is a table with a header naming its columns (a JSON file: a list of objec
   ISO UTC datetimes;
 - balances: ``asset, free, locked, snapshot_time``.
 Rows go through the same validation as the API's (``klines.transform_klines``, ``snapshots.balance_rows``).
-Any invalid row rejects the whole file with the reasons: a file is loaded completely or not at all.
+Any invalid row rejects the whole file with the reasons: a file is loaded completely or not at all. A reason
+names the row and the problem, never the file's content (a header or a cell may hold anything, a secret too).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +25,8 @@ from typing import Any
 from include.intervals import next_open, validate_interval
 from include.run_window import normalise_symbols
 from include.transforms import klines, snapshots
+from include.transforms.archive import ArchiveIntegrityError, check_zip
+from include.validation import InvalidValue, problem_of
 
 SUFFIXES = (".csv", ".json", ".xlsx")
 KLINE_REQUIRED = ("symbol", "interval", "open_time", "open", "high", "low", "close", "volume")
@@ -41,37 +46,47 @@ class ParsedFile:
     hours: tuple[int, int] | None  # [first, last] open times (ms) of klines, for dim_date
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """The file's rows as dicts keyed by lower-cased header names."""
-    suffix = path.suffix.lower()
+def read_records(name: str, data: bytes) -> list[dict[str, Any]]:
+    """The rows of the file ``name`` (its bytes ``data``) as dicts keyed by lower-cased header names."""
+    suffix = Path(name).suffix.lower()
+    kind = suffix[1:].upper()
     try:
         if suffix == ".csv":
-            with path.open(newline="", encoding="utf-8-sig") as handle:
-                records = list(csv.DictReader(handle))
+            records = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
         elif suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
-            records = data.get("rows") if isinstance(data, dict) else data
+            loaded = json.loads(data.decode("utf-8"))
+            records = loaded.get("rows") if isinstance(loaded, dict) else loaded
             if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
                 raise FileRejected('a JSON file must hold a list of objects, or {"rows": [objects]}')
         elif suffix == ".xlsx":
-            records = _xlsx_records(path)
+            records = _xlsx_records(data)
         else:
-            raise FileRejected(f"unsupported file type {suffix!r}; expected one of {', '.join(SUFFIXES)}")
-    except (UnicodeDecodeError, json.JSONDecodeError, csv.Error) as err:
-        raise FileRejected(f"cannot be read as {suffix[1:].upper()}: {err}") from None
+            raise FileRejected(f"unsupported file type; expected one of {', '.join(SUFFIXES)}")
+    except UnicodeDecodeError as err:
+        raise FileRejected(f"cannot be read as {kind}: not UTF-8 text (byte {err.start})") from None
+    except json.JSONDecodeError as err:
+        raise FileRejected(f"cannot be read as JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
+    except csv.Error:
+        raise FileRejected("cannot be read as CSV: malformed quoting or fields") from None
+    except RecursionError:
+        raise FileRejected(f"cannot be read as {kind}: nested too deeply") from None
     if not records:
         raise FileRejected("the file holds no rows")
     return [{str(k).strip().lower(): v for k, v in record.items() if k is not None} for record in records]
 
 
-def _xlsx_records(path: Path) -> list[dict[str, Any]]:
+def _xlsx_records(data: bytes) -> list[dict[str, Any]]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as err:
+        with zipfile.ZipFile(io.BytesIO(data)) as workbook_zip:
+            check_zip(workbook_zip, "the workbook")  # an XLSX is a zip: bounded like an archive before it is read
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except ArchiveIntegrityError as err:
         raise FileRejected(f"cannot be read as XLSX: {err}") from None
+    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as err:
+        raise FileRejected(f"cannot be read as XLSX: not a readable workbook ({type(err).__name__})") from None
     try:
         rows = list(workbook.worksheets[0].iter_rows(values_only=True))
     finally:
@@ -82,11 +97,12 @@ def _xlsx_records(path: Path) -> list[dict[str, Any]]:
     return [dict(zip(header, row, strict=False)) for row in rows[1:] if any(v is not None for v in row)]
 
 
-def parse(path: Path, now_ms: int) -> ParsedFile:
-    """Recognise and validate one file; ``FileRejected`` says why it cannot be loaded."""
-    records = read_records(path)
+def parse(name: str, data: bytes, now_ms: int) -> ParsedFile:
+    """Recognise and validate one file (``name``, its bytes ``data``); ``FileRejected`` says why it cannot be
+    loaded."""
+    records = read_records(name, data)
     columns = set(records[0])
-    source = f"file:{path.name}"[:128]
+    source = f"file:{name}"[:128]
     if set(KLINE_REQUIRED) <= columns:
         return _klines(records, now_ms, source)
     if set(BALANCE_REQUIRED) <= columns:
@@ -94,7 +110,7 @@ def parse(path: Path, now_ms: int) -> ParsedFile:
     missing_k = [c for c in KLINE_REQUIRED if c not in columns]
     missing_b = [c for c in BALANCE_REQUIRED if c not in columns]
     raise FileRejected(
-        f"columns {sorted(columns)} are neither klines (missing {', '.join(missing_k)}) "
+        f"its {len(columns)} columns are neither klines (missing {', '.join(missing_k)}) "
         f"nor balances (missing {', '.join(missing_b)})"
     )
 
@@ -111,7 +127,8 @@ def _ms(value: Any, name: str) -> int:
         try:
             parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(f"{name} {value!r} is neither epoch milliseconds nor an ISO datetime") from None
+            problem = "is neither epoch milliseconds nor an ISO datetime"
+            raise InvalidValue(f"{name} {value!r} {problem}", f"{name} {problem}") from None
     return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp() * 1000)
 
 
@@ -138,20 +155,23 @@ def _kline_array(record: dict[str, Any], interval: str) -> list[Any]:
 
 def _klines(records: list[dict[str, Any]], now_ms: int, source: str) -> ParsedFile:
     reasons: list[str] = []
-    series: dict[tuple[str, str], list[list[Any]]] = defaultdict(list)
+    series: dict[tuple[str, str], list[tuple[int, list[Any]]]] = defaultdict(list)
     for line, record in enumerate(records, start=2):
         try:
             (symbol,) = normalise_symbols([_text(record["symbol"]) or ""])
             interval = validate_interval(_text(record["interval"]) or "")
-            series[symbol, interval].append(_kline_array(record, interval))
+            array = _kline_array(record, interval)
+            klines.parse_kline(array, symbol, interval, source)  # every row rule, for a reason naming the row
+            series[symbol, interval].append((line, array))
         except (ValueError, TypeError) as err:
-            reasons.append(f"row {line}: {err}")
+            reasons.append(f"row {line}: {problem_of(err)}")
     rows: list[tuple[Any, ...]] = []
-    for (symbol, interval), arrays in series.items():
-        batch = klines.transform_klines(arrays, symbol, interval, now_ms, source)
-        reasons += [f"{symbol} {interval} open_time_ms {r[2]}: {r[3]}" for r in batch.rejects]
+    for (symbol, interval), lined in series.items():
+        batch = klines.transform_klines([array for _, array in lined], symbol, interval, now_ms, source)
+        lines = {array[0]: line for line, array in lined}
+        reasons += [f"row {lines.get(r[2], '?')}: {r[3]}" for r in batch.rejects]  # what is left: still open
         if batch.duplicates:
-            reasons.append(f"{symbol} {interval}: {batch.duplicates} rows repeat an open time")
+            reasons.append(f"{batch.duplicates} rows repeat the open time of another row")
         rows += batch.rows
     _raise_if(reasons)
     opens = [row[3] for row in rows]
@@ -171,7 +191,7 @@ def _balances(records: list[dict[str, Any]], source: str) -> ParsedFile:
             }
             rows += snapshots.balance_rows({"balances": [balance]}, snapshot_ms, source)
         except (ValueError, TypeError) as err:
-            reasons.append(f"row {line}: {err}")
+            reasons.append(f"row {line}: {problem_of(err)}")
     keys = [(row[0], row[1]) for row in rows]
     if len(set(keys)) != len(keys):
         reasons.append("an asset appears twice for the same snapshot_time")

@@ -9,6 +9,7 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from include.intervals import is_aligned
+from include.validation import InvalidValue
 
 COLUMNS = (
     "symbol",
@@ -66,18 +67,21 @@ def exact_decimal(value: Any, name: str, scale: int = SCALE, integer_digits: int
     round a ninth decimal place, so such a value is refused with its row instead.
     """
     if not isinstance(value, str | int):
-        raise ValueError(f"{name} is {type(value).__name__}, expected a decimal string")
+        problem = f"is {type(value).__name__}, expected a decimal string"
+        raise InvalidValue(f"{name} {problem}", f"{name} {problem}")
     try:
         number = Decimal(value)
     except InvalidOperation:
-        raise ValueError(f"{name} {value!r} is not a decimal") from None
+        raise InvalidValue(f"{name} {value!r} is not a decimal", f"{name} is not a decimal") from None
     if not number.is_finite():
-        raise ValueError(f"{name} {value!r} is not finite")
+        raise InvalidValue(f"{name} {value!r} is not finite", f"{name} is not finite")
     stored = f"(the warehouse stores DECIMAL({integer_digits + scale},{scale}))"
     if number and number.adjusted() >= integer_digits:
-        raise ValueError(f"{name} {value} has more than {integer_digits} digits before the decimal point {stored}")
+        problem = f"has more than {integer_digits} digits before the decimal point {stored}"
+        raise InvalidValue(f"{name} {value} {problem}", f"{name} {problem}")
     if number != number.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_DOWN):
-        raise ValueError(f"{name} {value} has more than {scale} decimal places {stored}")
+        problem = f"has more than {scale} decimal places {stored}"
+        raise InvalidValue(f"{name} {value} {problem}", f"{name} {problem}")
     return number
 
 
@@ -86,10 +90,10 @@ MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last time a DATETI
 
 def _timestamp_ms(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} {value!r} is not an integer timestamp")
+        raise InvalidValue(f"{name} {value!r} is not an integer timestamp", f"{name} is not an integer timestamp")
     ms = value // 1000 if value >= 10**14 else value  # microsecond timestamps (16 digits)
     if not 0 <= ms <= MAX_MS:
-        raise ValueError(f"{name} {value} is not between 1970 and 9999")
+        raise InvalidValue(f"{name} {value} is not between 1970 and 9999", f"{name} is not between 1970 and 9999")
     return ms
 
 
@@ -99,7 +103,8 @@ def parse_kline(raw: list[Any], symbol: str, interval: str, source: str = API_SO
     Quote volume, trades and taker volumes may be None (files that only carry OHLCV): stored as NULL.
     """
     if not isinstance(raw, list) or len(raw) < 11:
-        raise ValueError(f"expected a 12-element kline array, got {type(raw).__name__} of {len(raw or [])}")
+        problem = f"expected a 12-element kline array, got {type(raw).__name__} of {len(raw or [])}"
+        raise InvalidValue(problem, problem)
     open_ms, close_ms = _timestamp_ms(raw[0], "open time"), _timestamp_ms(raw[6], "close time")
     o, h, low, c, v = (
         exact_decimal(raw[i], n) for i, n in ((1, "open"), (2, "high"), (3, "low"), (4, "close"), (5, "volume"))
@@ -110,19 +115,21 @@ def parse_kline(raw: list[Any], symbol: str, interval: str, source: str = API_SO
     )
     trades = raw[8]
     if trades is not None and (isinstance(trades, bool) or not isinstance(trades, int) or trades < 0):
-        raise ValueError(f"number of trades {trades!r} is not a non-negative integer")
+        problem = "is not a non-negative integer"
+        raise InvalidValue(f"number of trades {trades!r} {problem}", f"number of trades {problem}")
     if min(o, h, low, c) <= 0:
-        raise ValueError("prices must be positive")
+        raise InvalidValue("prices must be positive", "prices must be positive")
     if h < max(o, c) or h < low:
-        raise ValueError(f"high {raw[2]} is below open/close/low")
+        raise InvalidValue(f"high {raw[2]} is below open/close/low", "high is below open/close/low")
     if low > min(o, c):
-        raise ValueError(f"low {raw[3]} is above open/close")
+        raise InvalidValue(f"low {raw[3]} is above open/close", "low is above open/close")
     if min(v, qv, tb, tq) < 0:
-        raise ValueError("volumes must not be negative")
+        raise InvalidValue("volumes must not be negative", "volumes must not be negative")
     if close_ms < open_ms:
-        raise ValueError(f"close time {close_ms} is before open time {open_ms}")
+        raise InvalidValue(f"close time {close_ms} is before open time {open_ms}", "close time is before open time")
     if interval != "3d" and not is_aligned(open_ms, interval):  # 3d grids are per symbol on Binance
-        raise ValueError(f"open time {sql_datetime(open_ms)} is not aligned to {interval}")
+        problem = f"is not aligned to {interval}"
+        raise InvalidValue(f"open time {sql_datetime(open_ms)} {problem}", f"open time {problem}")
     return (
         symbol,
         interval,

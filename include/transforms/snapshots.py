@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from include.run_window import RunWindow
+from include.symbol_selection import is_name
 from include.transforms.klines import exact_decimal, sql_datetime
+from include.validation import InvalidValue
 
+ASSET = re.compile(r"^[A-Z0-9_]{1,20}$")  # an asset code (BTC) or a status (TRADING), as exchangeInfo gives them
 SYMBOL_COLUMNS = ("symbol", "base_asset", "quote_asset", "status")
 TICKER_COLUMNS = (
     "symbol",
@@ -32,13 +36,19 @@ def symbol_rows(exchange_info: dict[str, Any], wanted: list[str]) -> list[tuple[
     unknown = [s for s in wanted if s not in known]
     if unknown:
         raise ValueError(f"unknown symbol(s) {', '.join(unknown)}: not listed in exchangeInfo")
-    return [(s, known[s]["baseAsset"], known[s]["quoteAsset"], known[s]["status"]) for s in wanted]
+    rows = [(s, known[s].get("baseAsset"), known[s].get("quoteAsset"), known[s].get("status")) for s in wanted]
+    for symbol, *codes in rows:
+        if not all(isinstance(code, str) and ASSET.match(code) for code in codes):
+            raise ValueError(f"exchangeInfo describes {symbol} with base, quote or status that are not codes")
+    return rows
 
 
 def ticker_rows(tickers: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """fact_ticker_24hr rows, one per symbol, stamped with the ticker's ``closeTime`` (Binance's time of it)."""
     rows = []
     for t in tickers:
+        if not is_name(t.get("symbol")):
+            raise ValueError(f"a 24hr ticker names {repr(t.get('symbol'))[:40]}, which is not a symbol name")
         for name in ("priceChange", "lastPrice", "openPrice", "highPrice", "lowPrice", "volume", "quoteVolume"):
             exact_decimal(t[name], f"{t['symbol']} {name}")
         exact_decimal(t["priceChangePercent"], f"{t['symbol']} priceChangePercent", scale=3, integer_digits=9)
@@ -68,12 +78,15 @@ def balance_rows(account: dict[str, Any], snapshot_ms: int, source: str = "binan
     for b in account.get("balances", []):
         asset = str(b.get("asset", ""))
         if not asset.isalnum() or not asset.isupper() or len(asset) > 20:
-            raise ValueError(f"asset {asset!r} is not an upper-case asset code such as BTC")
+            problem = "is not an upper-case asset code such as BTC"
+            raise InvalidValue(f"asset {asset!r} {problem}", f"asset {problem}")
         if "free" not in b or "locked" not in b:
-            raise ValueError(f"{asset}: free and locked must be decimal numbers, got {b!r}")
+            problem = "free and locked must be decimal numbers"
+            raise InvalidValue(f"{asset}: {problem}, got {b!r}", problem)
         free, locked = (exact_decimal(b[name], f"{asset} {name}") for name in ("free", "locked"))
         if free < 0 or locked < 0:
-            raise ValueError(f"{asset}: free {b['free']} and locked {b['locked']} must be non-negative numbers")
+            problem = "free and locked must be non-negative numbers"
+            raise InvalidValue(f"{asset}: free {b['free']} and locked {b['locked']} {problem}", problem)
         if free or locked:
             rows.append((asset, sql_datetime(snapshot_ms), str(b["free"]), str(b["locked"]), source))
     return rows

@@ -11,6 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from include.intervals import INTERVALS
+from include.symbol_selection import is_name
+
 SOURCE = "binance_ws"
 
 
@@ -61,4 +64,6 @@ def parse(text: str | bytes) -> Frame:
         raise ValueError(f"kline event without its candle fields: {str(text)[:160]!r}") from None
     if closed is not True and closed is not False:
         raise ValueError(f"kline event with k.x = {closed!r}, expected true or false")
+    if not is_name(symbol) or interval not in INTERVALS:
+        raise ValueError(f"kline event for {str(symbol)[:40]!r} {str(interval)[:8]!r}: not a symbol name and interval")
     return Frame("closed" if closed else "open", stream, ClosedCandle(str(symbol), str(interval), kline))

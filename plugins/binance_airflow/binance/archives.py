@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import requests
 
 from binance_airflow.binance.errors import BinanceAPIError
-from binance_airflow.binance.transport import RetryPolicy, Transient, get, retry_after
+from binance_airflow.binance.transport import RetryPolicy, Transient, bounded_wait, get
+from include import settings
 from include.transforms import archive
 
 if TYPE_CHECKING:
@@ -66,11 +67,11 @@ class ArchiveClient:
         return archive.csv_member(content, name)
 
     def _download(self, url: str) -> bytes | None:
-        response = get(self.session, url, timeout=self.timeout)
+        response = get(self.session, url, settings.MAX_DOWNLOAD_BYTES, timeout=self.timeout)
         if response.status_code in (403, 404):
             return None
         if response.status_code >= 500 or response.status_code == 429:
-            raise Transient(f"HTTP {response.status_code}", wait=retry_after(response))
+            raise Transient(f"HTTP {response.status_code}", wait=bounded_wait(response, url))
         if response.status_code != 200:
             raise BinanceAPIError(url, response.status_code, None, response.reason or "archive download failed")
         return response.content

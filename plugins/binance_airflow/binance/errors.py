@@ -42,5 +42,13 @@ class BinanceBannedError(BinanceError, AirflowFailException):
         self.retry_after_s, self.banned_until = retry_after_s, until
 
 
+class BinanceAnswerRefused(BinanceError, AirflowFailException):
+    """The server asked for something this client will not do: wait longer than it allows, or budget below a
+    sane floor, or a request no budget could ever grant. The message names the value and the setting.
+
+    It is also an ``AirflowFailException``: a retry would meet the same answer.
+    """
+
+
 class BinanceUnavailableError(BinanceError):
     """Transient failures (5xx, timeouts, resets, garbled bodies, 429s) outlasted the retry budget."""

@@ -15,9 +15,14 @@ from airflow.exceptions import AirflowNotFoundException
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.log import mask_secret
 
-from binance_airflow.binance.errors import BinanceAPIError, BinanceBannedError, BinanceRequestRejected
+from binance_airflow.binance.errors import (
+    BinanceAnswerRefused,
+    BinanceAPIError,
+    BinanceBannedError,
+    BinanceRequestRejected,
+)
 from binance_airflow.binance.signing import encode_query, signed_query
-from binance_airflow.binance.transport import RetryPolicy, Transient, get, retry_after
+from binance_airflow.binance.transport import RetryPolicy, Transient, bounded_wait, get, retry_after
 from binance_airflow.binance.weight_budget import WeightBudget, counter_for
 from include import settings
 from include.intervals import next_open, to_ms, validate_interval
@@ -148,7 +153,7 @@ class BinanceHook(HttpHook):
         if status == 418:
             raise BinanceBannedError(path, retry_after(response) or 120)
         if status == 429:
-            raise Transient("HTTP 429 rate limited", wait=float(retry_after(response) or 60))
+            raise Transient("HTTP 429 rate limited", wait=bounded_wait(response, path, default=60))
         if status >= 500:
             raise Transient(f"HTTP {status}")
         try:
@@ -189,14 +194,22 @@ class BinanceHook(HttpHook):
         return info
 
     def adopt_rate_limits(self, info: dict[str, Any]) -> None:
-        """Take the REQUEST_WEIGHT per-minute limit that an exchangeInfo answer states."""
+        """Take the REQUEST_WEIGHT per-minute limit that an exchangeInfo answer states; one below
+        ``settings.MIN_WEIGHT_LIMIT`` is refused (its ceiling would not hold an ordinary request)."""
         for limit in info.get("rateLimits", []):
             if (limit.get("rateLimitType"), limit.get("interval"), limit.get("intervalNum")) == (
                 "REQUEST_WEIGHT",
                 "MINUTE",
                 1,
             ):
-                self.budget.limit = int(limit["limit"])
+                stated = int(limit["limit"])
+                if stated < settings.MIN_WEIGHT_LIMIT:
+                    raise BinanceAnswerRefused(
+                        f"exchangeInfo states a REQUEST_WEIGHT limit of {stated}/min, below the "
+                        f"{settings.MIN_WEIGHT_LIMIT}/min this client accepts (BINANCE_ETL_MIN_WEIGHT_LIMIT; Binance's "
+                        "own is 6000): refusing to budget with it"
+                    )
+                self.budget.limit = stated
 
     def ticker_24hr(self, symbols: list[str] | None = None) -> list[dict[str, Any]]:
         """24-hour rolling statistics, one call for all ``symbols`` (or every symbol)."""

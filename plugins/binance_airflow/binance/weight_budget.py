@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol, TypeVar
 
+from binance_airflow.binance.errors import BinanceAnswerRefused
+
 log = logging.getLogger(__name__)
 
 USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
@@ -176,7 +178,13 @@ class WeightBudget:
         return int(self.limit * self.headroom)
 
     def reserve(self, weight: int) -> None:
-        """Block until ``weight`` fits under the ceiling in the current minute, then count it."""
+        """Block until ``weight`` fits under the ceiling in the current minute, then count it; a request heavier
+        than the whole ceiling fails at once (no minute could ever grant it)."""
+        if weight > self.ceiling:
+            raise BinanceAnswerRefused(
+                f"a request of weight {weight} exceeds the budget's ceiling of {self.ceiling} per minute "
+                f"({self.headroom:.0%} of the limit {self.limit}/min): it could never be sent"
+            )
         while True:
             now = self._clock()
             granted, used = self.counter.take(int(now // 60), weight, self.ceiling)

@@ -28,6 +28,15 @@ def run_dir(run_id: str, dag_id: str = "binance_etl") -> Path:
     return settings.STAGING_ROOT / dag_id / name
 
 
+def inside(folder: Path, *parts: str) -> Path:
+    """``folder / parts``, refused (ValueError) unless it stays inside ``folder``: a name from a server or a file
+    joined into a path must never reach outside the run's folder."""
+    path = folder.joinpath(*parts)
+    if not path.resolve().is_relative_to(folder.resolve()) or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"refusing the path {path!r}: it leaves {folder}")
+    return path
+
+
 def raw_capture(folder: Path, capture: str) -> Path:
     """Where the run keeps a raw capture (``exchange_info``, ``ticker_24hr``, ``account``) as Binance sent it."""
     return folder / "raw" / f"{capture}.json"

@@ -9,7 +9,7 @@ from typing import Any
 
 from binance_airflow.binance.hook import BinanceHook
 from binance_airflow.etl.kline_extract import extract_symbol
-from binance_airflow.etl.run_folder import raw_capture
+from binance_airflow.etl.run_folder import inside, raw_capture
 from binance_airflow.warehouse.connection import warehouse_hook
 from binance_airflow.warehouse.loads import LoadResult, record_rejects, upsert_csv
 from binance_airflow.warehouse.tables import ACCOUNT, EXCHANGE_INFO, TABLES, TICKER, WINDOW, Table
@@ -32,6 +32,10 @@ def resolve_symbols(window: RunWindow, folder: Path, hook: BinanceHook) -> RunWi
     info = hook.exchange_info()
     write_json(_planned_exchange_info(folder), info)
     symbols = symbol_selection.expand(window.symbols, info["symbols"])
+    if ignored := symbol_selection.not_names(info["symbols"]):
+        log.warning(
+            "exchangeInfo lists %d names that are not symbol names, ignored: %s", len(ignored), ", ".join(ignored[:5])
+        )
     log.info("symbols %s resolved to %d symbols: %s", ", ".join(window.symbols), len(symbols), " ".join(symbols))
     return replace(window, symbols=symbols)
 
@@ -96,7 +100,7 @@ def extract_klines(window: RunWindow, symbols: list[str], folder: Path, hook: Bi
             window.interval,
             window.start_ms,
             window.end_ms,
-            folder / "raw" / "klines" / symbol,
+            inside(folder, "raw", "klines", symbol),
             settings.EXTRACT_WORKERS,
         )
         extracted.append({"symbol": symbol, "files": files, "rows": sum(f["rows"] for f in files)})

@@ -9,6 +9,7 @@ ETL's reconciliation compares fact_kline with Binance itself before these gates 
 
 from __future__ import annotations
 
+import re
 from typing import Any, NoReturn
 
 from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
@@ -16,15 +17,19 @@ from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
 from binance_airflow.warehouse.connection import DATABASE_TEMPLATE
 from binance_airflow.warehouse.connection import MACROS as CONNECTION_MACROS
 from binance_airflow.warehouse.tables import Gate
-from include import settings, task_ids
+from include import settings, symbol_selection, task_ids
 from include.intervals import HOUR_MS, validate_interval
 from include.transforms.klines import sql_datetime
 
+SQL_DATETIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$")
 WINDOW = "{% set window = ti.xcom_pull(task_ids='" + task_ids.PLAN + "', key='window') %}"
 
 
 def _symbols(window: dict[str, Any]) -> str:
-    """The run's symbols as a SQL list (plan has already validated them as [A-Z0-9]{2,20})."""
+    """The run's symbols as a SQL list, each validated again here where it is rendered into SQL (whoever named
+    it: a user, or a server's exchangeInfo)."""
+    for symbol in window["symbols"]:
+        symbol_selection.check(symbol, patterns=False)
     return ", ".join(f"'{symbol}'" for symbol in window["symbols"])
 
 
@@ -42,7 +47,11 @@ def kline_scope(window: dict[str, Any]) -> str:
 
 
 def snapshot_scope(staged: dict[str, Any], window: dict[str, Any] | None = None) -> str:
-    """WHERE condition selecting the snapshot rows the run staged (stamped with Binance's times)."""
+    """WHERE condition selecting the snapshot rows the run staged (stamped with Binance's times, each checked to
+    be a DATETIME(3) literal before it is rendered)."""
+    for time in staged["snapshot_times"]:
+        if not SQL_DATETIME.match(str(time)):
+            raise ValueError(f"snapshot time {str(time)[:40]!r} is not a UTC datetime such as 2024-05-01 00:00:00.000")
     times = ", ".join(f"'{time}'" for time in staged["snapshot_times"]) or "NULL"
     symbols = f" AND symbol IN ({_symbols(window)})" if window else ""
     return f"snapshot_time IN ({times}){symbols}"

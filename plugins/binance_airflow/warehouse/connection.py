@@ -15,13 +15,14 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 from include import settings
 
 
-def database() -> str:
-    """The warehouse database: ``BINANCE_ETL_WAREHOUSE_DB`` when set, else the warehouse connection's schema,
-    else ``binance_dw``. Read when a task runs, so every task of a run agrees with its worker's settings."""
+def database(conn_id: str = settings.WAREHOUSE_CONN_ID) -> str:
+    """The warehouse database: ``BINANCE_ETL_WAREHOUSE_DB`` when set, else the schema of the warehouse connection
+    (``conn_id``: the writer's, or the reader's where only it is defined), else ``binance_dw``. Read when a task
+    runs, so every task of a run agrees with its worker's settings."""
     override = os.environ.get(settings.WAREHOUSE_DATABASE_ENV)
     if override:
         return override
-    return BaseHook.get_connection(settings.WAREHOUSE_CONN_ID).schema or settings.DEFAULT_WAREHOUSE_DATABASE
+    return BaseHook.get_connection(conn_id).schema or settings.DEFAULT_WAREHOUSE_DATABASE
 
 
 # For the SQL operators' templated ``database``: every DAG that uses them registers this macro.
@@ -48,13 +49,14 @@ class ReadOnlyHook(MySqlHook):
 
 def reader_hook() -> ReadOnlyHook:
     """The dashboard's hook: the reader connection (``binance_warehouse_reader``; the warehouse connection when
-    it is not defined), on the warehouse database, refusing LOAD DATA LOCAL INFILE."""
+    it is not defined), on its database, refusing LOAD DATA LOCAL INFILE. It needs no other connection: the
+    dashboard's process holds the reader's password only."""
     try:
         BaseHook.get_connection(settings.WAREHOUSE_READER_CONN_ID)
         conn_id = settings.WAREHOUSE_READER_CONN_ID
     except AirflowNotFoundException:
         conn_id = settings.WAREHOUSE_CONN_ID
-    return ReadOnlyHook(mysql_conn_id=conn_id, schema=database())
+    return ReadOnlyHook(mysql_conn_id=conn_id, schema=database(conn_id))
 
 
 @contextmanager
