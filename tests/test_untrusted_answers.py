@@ -21,6 +21,7 @@ from include import settings
 from include.symbol_selection import expand, not_names
 from include.transforms import stream_events
 from include.transforms.archive import ArchiveIntegrityError, csv_member
+from include.transforms.file_sources import FileRejected, parse
 from include.transforms.snapshots import symbol_rows, ticker_rows
 from tests.conftest import WAREHOUSE_DB, Sim, connection_uri
 from tests.dag_runs import DAY, query, whole_run
@@ -163,3 +164,10 @@ def test_a_stream_frame_or_exchange_info_naming_no_symbol_or_asset_is_refused():
     }
     with pytest.raises(ValueError, match="BTCUSDT with base, quote or status that are not codes"):
         symbol_rows(info, ["BTCUSDT"])
+
+
+def test_an_xlsx_that_expands_like_a_zip_bomb_is_rejected_before_it_is_read(tmp_path: Path):
+    """An XLSX is itself a zip: bounded like an archive before openpyxl reads it."""
+    content = zip_bomb(tmp_path / "bomb.xlsx", 100)
+    with pytest.raises(FileRejected, match=r"cannot be read as XLSX: the workbook: its content expands \d+ times"):
+        parse("balances.xlsx", content, 0)
