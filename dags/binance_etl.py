@@ -79,10 +79,11 @@ def binance_etl() -> None:
     binance_up = BinanceApiSensor(
         task_id="binance_up",
         binance_conn_id=settings.BINANCE_CONN_ID,
-        poke_interval=30,
+        poke_interval=settings.PING_INTERVAL_S,
         timeout=600,
-        mode="reschedule",
-        doc_md="Waits until `/api/v3/ping` answers on the `binance_default` connection.",
+        mode="reschedule",  # not deferrable: frees the slot between pokes; deferrable: waits in the triggerer
+        doc_md="Waits until `/api/v3/ping` answers on the `binance_default` connection (in the triggerer when "
+        "deferrable, the default of `[operators] default_deferrable`).",
     )
 
     @task(task_id=task_ids.PLAN, multiple_outputs=True)

@@ -1,5 +1,5 @@
-"""A real Airflow deployment on loopback for the operating tests: api-server, scheduler, dag-processor and
-CeleryExecutor workers, with the machine's PostgreSQL as metadata DB and its Redis as broker.
+"""A real Airflow deployment on loopback for the operating tests: api-server, scheduler, dag-processor,
+triggerer and CeleryExecutor workers, with the machine's PostgreSQL as metadata DB and its Redis as broker.
 
 Each worker runs in its own UTS namespace (``unshare --uts``) under its own hostname, as the containers of
 docker-compose.yaml do, so task instances record which worker ran them.
@@ -47,6 +47,7 @@ WITHHELD = {
     "scheduler": (BINANCE, WRITER, READER, PASSWORDS),
     "dag-processor": (JWT, BINANCE, WRITER, READER, PASSWORDS),
     "worker": (JWT, READER, PASSWORDS),
+    "triggerer": (JWT, WRITER, READER, PASSWORDS),
 }
 
 
@@ -94,6 +95,8 @@ class AirflowStack:
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",  # waits defer to the triggerer, as in compose
+            "BINANCE_ETL_PING_INTERVAL": "2",
             # A schedule that starts today has nothing due yet: only the runs the tests trigger happen.
             "BINANCE_ETL_START_DATE": time.strftime("%Y-%m-%d", time.gmtime()),
             "BINANCE_ETL_SYMBOLS": "BTCUSDT,ETHUSDT",
@@ -112,6 +115,7 @@ class AirflowStack:
         )
         self._spawn("scheduler", [AIRFLOW, "scheduler"], role="scheduler")
         self._spawn("dag-processor", [AIRFLOW, "dag-processor"], role="dag-processor")
+        self._spawn("triggerer", [AIRFLOW, "triggerer"], role="triggerer")
         for name in self.workers:
             env = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
             command = [

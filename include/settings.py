@@ -40,6 +40,8 @@ MAX_ARCHIVE_MEMBER_BYTES = int(float(os.environ.get("BINANCE_ETL_MAX_ARCHIVE_MB"
 MAX_ARCHIVE_RATIO = float(os.environ.get("BINANCE_ETL_MAX_ARCHIVE_RATIO", "100"))
 # The largest file the inbox reads (larger ones are rejected unread).
 MAX_INBOX_FILE_BYTES = int(float(os.environ.get("BINANCE_ETL_MAX_INBOX_MB", "64")) * 2**20)
+# How often the binance_up sensor pings while Binance does not answer (seconds).
+PING_INTERVAL_S = float(os.environ.get("BINANCE_ETL_PING_INTERVAL", "30"))
 # The longest a task may run before Airflow stops it (seconds): most tasks, and the kline tasks and the
 # reconciliation, whose work grows with the window (a whole year of a batch of symbols).
 TASK_TIMEOUT_S = int(os.environ.get("BINANCE_ETL_TASK_TIMEOUT", "3600"))

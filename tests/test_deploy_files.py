@@ -19,6 +19,7 @@ NATIVE = {  # compose service -> the harness's component proving it natively
     "airflow-scheduler": "scheduler",
     "airflow-dag-processor": "dag-processor",
     "airflow-worker": "worker",
+    "airflow-triggerer": "triggerer",
 }
 
 
@@ -47,7 +48,7 @@ def test_compose_runs_the_celery_stack_the_deployment_tests_run_natively():
     commands = {
         name: service["command"] for name, service in services.items() if isinstance(service.get("command"), str)
     }
-    assert {"api-server", "scheduler", "dag-processor", "celery worker"} <= set(commands.values())
+    assert {"api-server", "scheduler", "dag-processor", "triggerer", "celery worker"} <= set(commands.values())
     assert services["airflow-worker"]["deploy"]["replicas"] == "${AIRFLOW_WORKERS:-2}"
     for name in commands:
         if name.startswith("airflow-"):

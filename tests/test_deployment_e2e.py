@@ -332,3 +332,23 @@ def test_the_stream_service_announces_new_candles_to_airflow_as_asset_events(
     assert len(from_stream) == 1 and from_stream[0]["extra"]["candles"] > 0  # one a minute at most
     streamed = query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline WHERE source = 'binance_ws'")
     assert streamed[0][0] >= 5
+
+
+def test_a_sensor_waiting_for_binance_defers_to_the_triggerer_and_the_run_succeeds(stack: AirflowStack, sim_url: str):
+    """The ping sensor used to hold a Celery slot for as long as it waited; now it waits as ``deferred``."""
+    sim = Sim(sim_url)
+    sim.fault("status", path="/api/v3/ping", status=503, times=4)  # the first poke and three trigger pings
+    try:
+        conf = {"symbols": ["BTCUSDT"], "interval": "1h", "start": "2024-05-01", "end": "2024-05-01T03:00:00"}
+        run = stack.api("POST", "/api/v2/dags/binance_etl/dagRuns", {"logical_date": None, "conf": conf})
+        path = f"/api/v2/dags/binance_etl/dagRuns/{quote(run['dag_run_id'])}/taskInstances/binance_up"
+        states, deadline = [], time.monotonic() + 120
+        while "success" not in states and time.monotonic() < deadline:
+            states.append((stack.api("GET", path) or {}).get("state"))
+            time.sleep(0.5)
+        assert stack.wait_for_run(run["dag_run_id"]) == "success", stack.logs()
+        pings = sim.requests("/api/v3/ping")
+    finally:
+        sim.reset()
+    assert "deferred" in states and states[-1] == "success", states
+    assert pings >= 5  # the worker's first poke, then the triggerer's until one answered

@@ -192,3 +192,24 @@ def test_missing_connection_names_it(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("AIRFLOW_CONN_BINANCE_DEFAULT", raising=False)
     with pytest.raises(Exception, match="'binance_missing' is not defined"):
         BinanceHook("binance_missing").ping()
+
+
+def test_the_ping_trigger_polls_until_binance_answers_and_reports_a_ban(binance_conn: Sim):
+    """What the triggerer runs for a deferred ``binance_up``: it waits out failures, and a 418 ends the wait."""
+    import asyncio
+
+    from binance_airflow.binance.triggers import BinancePingTrigger
+
+    async def first_event() -> dict:
+        async for event in BinancePingTrigger("binance_default", poke_interval=0.05).run():
+            return event.payload
+        raise AssertionError("the trigger ended without an event")
+
+    binance_conn.fault("status", path="/api/v3/ping", status=503, times=3)
+    assert asyncio.run(first_event()) == {"status": "up"}
+    assert binance_conn.requests("/api/v3/ping") == 4
+    binance_conn.fault("ban", path="/api/v3/ping", seconds=300, times=1)
+    assert asyncio.run(first_event()) == {"status": "banned", "retry_after_s": 300}
+    classpath, kwargs = BinancePingTrigger("binance_default", 2.0).serialize()
+    assert classpath == "binance_airflow.binance.triggers.BinancePingTrigger"
+    assert kwargs == {"binance_conn_id": "binance_default", "poke_interval": 2.0}

@@ -76,6 +76,14 @@ class BinanceHook(HttpHook):
         """Never send the key pair as HTTP basic auth: the key travels in ``X-MBX-APIKEY`` only."""
         return None
 
+    @classmethod
+    def base_url_of(cls, conn: Any) -> str:
+        """The REST root a connection names, as HttpHook reads it: its host (``default_host`` when empty), with
+        ``http://`` unless the host names a scheme, and its port."""
+        host = conn.host or cls.default_host
+        url = host if "://" in host else f"{conn.schema or 'http'}://{host}"
+        return f"{url}:{conn.port}" if conn.port else url
+
     @cached_property
     def connection(self) -> Any:
         """The Airflow connection (read once); its password is masked in task logs."""
