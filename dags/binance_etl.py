@@ -228,17 +228,24 @@ def binance_etl() -> None:
     window, folder = run["window"], run["folder"]
     info = extract_exchange_info(window, folder)
     binance_up >> [run, info]
-    captured = {WINDOW: run, EXCHANGE_INFO: info, TICKER: extract_ticker(window, folder)}
-    captured[ACCOUNT] = extract_account(window, folder)
+    captured = {
+        WINDOW: run,
+        EXCHANGE_INFO: info,
+        TICKER: extract_ticker(window, folder),
+        ACCOUNT: extract_account(window, folder),
+    }
+    # transform: the klines group batch by batch, and one task per other staged table, from its raw capture
     staged = {KLINE.name: klines.partial(window=window, folder=folder).expand_kwargs(info)}
     for table in STAGED:
         staged[table.name] = transform(table)(window, folder)
         captured[table.staged_from] >> staged[table.name]
+    # load: after the schema, and after the tables the table's foreign keys name
     loads = {t.name: (load_fact_kline if t is KLINE else load(t))(staged[t.name]) for t in LOADED}
     schema = warehouse_schema()
-    for table in LOADED:  # a table's rows are written after the schema and after the tables its foreign keys name
+    for table in LOADED:
         writes = staged[table.name] if table is KLINE else loads[table.name]
         ([loads[name] for name in table.references] or schema) >> writes
+    # gate (fact_kline reconciled with Binance first) → publish → notify
     reconciled = reconcile_fact_kline(window, folder, staged[KLINE.name])
     loads[KLINE.name] >> reconciled
     ends = []
