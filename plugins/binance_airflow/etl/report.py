@@ -61,11 +61,15 @@ def format_summary(summary: dict[str, Any]) -> str:
     for symbol, count in sorted(summary["healed"].items()):
         lines.append(f"  healed: {symbol} {count} candles that Binance served when asked again")
     for hole in summary["exchange_outages"]:
-        lines.append(f"  exchange outage: {hole['symbol']} {hole['interval']} {hole['first_missing']} to "
-                     f"{hole['last_missing']} ({hole['candles']} candles Binance does not have)")  # fmt: skip
+        lines.append(
+            f"  exchange outage: {hole['symbol']} {hole['interval']} {hole['first_missing']} to "
+            f"{hole['last_missing']} ({hole['candles']} candles Binance does not have)"
+        )
     for hole in summary["missing_candles"]:
-        lines.append(f"  MISSING: {hole['symbol']} {hole['interval']} {hole['candles']} candles from "
-                     f"{hole['first_missing']}: {hole['why']}")  # fmt: skip
+        lines.append(
+            f"  MISSING: {hole['symbol']} {hole['interval']} {hole['candles']} candles from "
+            f"{hole['first_missing']}: {hole['why']}"
+        )
     if summary["failed_tasks"]:
         lines.append("  failed tasks: " + ", ".join(summary["failed_tasks"]))
     if summary["not_run_after_a_failure"]:
