@@ -16,16 +16,14 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from decimal import Decimal
 
 import MySQLdb
 
-from benchmarks.common import ROOT, fresh_warehouse, parse_args, use_connections
-from harness.simulator import simulator
+from benchmarks.common import fresh_warehouse, parse_args, use_connections
+from harness.simulator import simulator, stream_service
 from include.binance_sim.__main__ import parse_symbols
 from include.binance_sim.market import Market
 
@@ -60,14 +58,7 @@ def main() -> None:
             "BINANCE_STREAM_LOOKBACK": "0",
             "BINANCE_STREAM_SILENCE": "4",
         }
-        service = subprocess.Popen(
-            [sys.executable, "-m", "binance_airflow.stream"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        service = stream_service(env)
         started = time.time()
         for minute, kind in enumerate((FAULTS * 10)[: max(1, int(args.minutes))]):
             time.sleep(max(0.0, started + 20 + minute * 60 - time.time()))

@@ -1,4 +1,5 @@
-"""The bundled Binance simulator (``include.binance_sim``) in its own process on 127.0.0.1."""
+"""The bundled Binance simulator (``include.binance_sim``) in its own process on 127.0.0.1, and the stream service
+started against it."""
 
 from __future__ import annotations
 
@@ -25,3 +26,15 @@ def simulator(*args: str) -> Iterator[tuple[str, str]]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def stream_service(env: dict[str, str]) -> subprocess.Popen[str]:
+    """``python -m binance_airflow.stream`` with ``env``, its output (stderr too) readable as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "binance_airflow.stream"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

@@ -8,8 +8,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,7 +18,8 @@ from typing import Any
 import MySQLdb
 import pytest
 
-from tests.conftest import API_SECRET, ROOT, WAREHOUSE_DB, Sim, connection_uri, sim_market
+from harness.simulator import stream_service
+from tests.conftest import API_SECRET, WAREHOUSE_DB, Sim, connection_uri, sim_market
 from tests.dag_runs import query
 
 pytestmark = pytest.mark.dag
@@ -42,14 +41,7 @@ class StreamProcess:
             **tunables,
         }
         self.started = time.time()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "binance_airflow.stream"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        self.process = stream_service(env)
 
     def stop(self) -> str:
         self.process.send_signal(signal.SIGTERM)
