@@ -18,6 +18,13 @@ DEFAULT_WAREHOUSE_DATABASE = "binance_dw"
 NOTIFY_CONN_ID = os.environ.get("BINANCE_ETL_NOTIFY_CONN", "binance_notify")
 STAGING_ROOT = Path(os.environ.get("BINANCE_ETL_STAGING_ROOT", Path(tempfile.gettempdir()) / "binance_etl"))
 INBOX_ROOT = Path(os.environ.get("BINANCE_ETL_INBOX", Path(tempfile.gettempdir()) / "binance_etl_inbox"))
+# Files the binance_import DAG reads (sources of kind files name glob patterns under it); read in place, never moved.
+IMPORT_ROOT = Path(os.environ.get("BINANCE_ETL_IMPORT_ROOT", Path(tempfile.gettempdir()) / "binance_etl_import"))
+# The Airflow Variable holding your own import sources (JSON, the shape of include/imports/presets.yaml).
+IMPORT_SOURCES_VARIABLE = "binance_import_sources"
+# Rows fetched from a source database per round trip (a server-side cursor: memory stays bounded).
+IMPORT_CHUNK_ROWS = int(os.environ.get("BINANCE_ETL_IMPORT_CHUNK_ROWS", "50000"))
+MAX_IMPORT_FILE_BYTES = int(float(os.environ.get("BINANCE_ETL_MAX_IMPORT_FILE_MB", "256")) * 2**20)
 KEEP_STAGING = os.environ.get("BINANCE_ETL_KEEP_STAGING", "false").lower() in ("1", "true", "yes")
 # Redis URL holding the REST weight budget shared by every process and worker calling Binance from this
 # deployment (e.g. redis://redis:6379/1); unset: each process counts its own weight.

@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS fact_ticker_24hr (
     trade_count          BIGINT        NOT NULL,
     window_open_time     DATETIME(3)   NOT NULL,
     window_close_time    DATETIME(3)   NOT NULL,
+    source               VARCHAR(128)  NOT NULL DEFAULT 'binance_api',
     PRIMARY KEY (symbol, snapshot_time),
     CONSTRAINT fk_ticker_symbol FOREIGN KEY (symbol) REFERENCES dim_symbol (symbol)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -46,13 +46,16 @@ class ParsedFile:
     hours: tuple[int, int] | None  # [first, last] open times (ms) of klines, for dim_date
 
 
-def read_records(name: str, data: bytes) -> list[dict[str, Any]]:
-    """The rows of the file ``name`` (its bytes ``data``) as dicts keyed by lower-cased header names."""
+def read_records(name: str, data: bytes, delimiter: str = ",", encoding: str = "utf-8") -> list[dict[str, Any]]:
+    """The rows of the file ``name`` (its bytes ``data``) as dicts keyed by lower-cased header names (CSV:
+    fields split by ``delimiter``, text in ``encoding``)."""
     suffix = Path(name).suffix.lower()
     kind = suffix[1:].upper()
+    text_encoding = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
         if suffix == ".csv":
-            records = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+            text = io.StringIO(data.decode(text_encoding), newline="")
+            records = list(csv.DictReader(text, delimiter=delimiter))
         elif suffix == ".json":
             loaded = json.loads(data.decode("utf-8"))
             records = loaded.get("rows") if isinstance(loaded, dict) else loaded
@@ -63,7 +66,7 @@ def read_records(name: str, data: bytes) -> list[dict[str, Any]]:
         else:
             raise FileRejected(f"unsupported file type; expected one of {', '.join(SUFFIXES)}")
     except UnicodeDecodeError as err:
-        raise FileRejected(f"cannot be read as {kind}: not UTF-8 text (byte {err.start})") from None
+        raise FileRejected(f"cannot be read as {kind}: not {encoding} text (byte {err.start})") from None
     except json.JSONDecodeError as err:
         raise FileRejected(f"cannot be read as JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
     except csv.Error:

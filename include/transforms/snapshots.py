@@ -26,6 +26,7 @@ TICKER_COLUMNS = (
     "trade_count",
     "window_open_time",
     "window_close_time",
+    "source",
 )
 BALANCE_COLUMNS = ("asset", "snapshot_time", "free", "locked", "source")
 
@@ -43,7 +44,7 @@ def symbol_rows(exchange_info: dict[str, Any], wanted: list[str]) -> list[tuple[
     return rows
 
 
-def ticker_rows(tickers: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+def ticker_rows(tickers: list[dict[str, Any]], source: str = "binance_api") -> list[tuple[Any, ...]]:
     """fact_ticker_24hr rows, one per symbol, stamped with the ticker's ``closeTime`` (Binance's time of it)."""
     rows = []
     for t in tickers:
@@ -67,6 +68,7 @@ def ticker_rows(tickers: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
                 int(t["count"]),
                 sql_datetime(int(t["openTime"])),
                 sql_datetime(int(t["closeTime"])),
+                source,
             )
         )
     return rows

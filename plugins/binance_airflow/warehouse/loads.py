@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,8 +60,17 @@ LOCK_CONFLICTS = {1213: "deadlock", 1205: "lock wait timeout"}
 LOCK_RETRIES = 3
 
 
+Also = Callable[[Any, "LoadResult"], None]  # more writes in the load's transaction: (cursor, the load's result)
+
+
 def upsert_csv(
-    hook: MySqlHook, table: Table, csv_path: Path, expected_rows: int, run_id: str, rejects: int = 0
+    hook: MySqlHook,
+    table: Table,
+    csv_path: Path,
+    expected_rows: int,
+    run_id: str,
+    rejects: int = 0,
+    also: Also | None = None,
 ) -> LoadResult:
     """Upsert ``csv_path`` (``table``'s staged columns) into ``table`` in one transaction, ``LOAD DATA LOCAL INFILE``.
 
@@ -72,12 +81,12 @@ def upsert_csv(
     Records the load in ``etl_run_log`` (one row per run, table and staging file; a retried load
     replaces its row, so nothing is counted twice) in the same transaction. A transaction MariaDB rolls
     back on a lock conflict with another writer (a deadlock, a lock wait timeout) is run again, up to
-    ``LOCK_RETRIES`` times.
+    ``LOCK_RETRIES`` times. ``also`` writes more (an import's log and watermark) in that same transaction.
     """
     attempt = 0
     while True:
         try:
-            return _upsert_csv_once(hook, table, csv_path, expected_rows, run_id, rejects)
+            return _upsert_csv_once(hook, table, csv_path, expected_rows, run_id, rejects, also)
         except MySQLdb.OperationalError as err:
             conflict = LOCK_CONFLICTS.get(err.args[0])
             attempt += 1
@@ -94,7 +103,7 @@ def upsert_csv(
 
 
 def _upsert_csv_once(
-    hook: MySqlHook, table: Table, csv_path: Path, expected_rows: int, run_id: str, rejects: int
+    hook: MySqlHook, table: Table, csv_path: Path, expected_rows: int, run_id: str, rejects: int, also: Also | None
 ) -> LoadResult:
     started = _now()
     name, columns = table.name, table.columns
@@ -112,6 +121,8 @@ def _upsert_csv_once(
             "started_at, finished_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (run_id, name, csv_path.name, expected_rows, inserted, updated, result.unchanged, rejects, started, _now()),
         )
+        if also is not None:
+            also(cur, result)
     log.info(
         "%s: %d rows in, %d inserted, %d updated, %d unchanged, %d rejects",
         name,
@@ -130,12 +141,11 @@ def _load_info(cur: Any) -> dict[str, int]:
     return {name: int(value) for name, value in zip(words[::2], words[1::2], strict=False)}
 
 
-def _upsert_via_stage(cur: Any, spec: Table, csv_path: Path, expected_rows: int) -> tuple[int, int]:
-    """Load into a temporary copy of the table, check it, upsert it; return how many rows were new and changed."""
-    table, columns, key = spec.name, spec.columns, spec.key
+def _stage_copy(cur: Any, spec: Table, csv_path: Path, expected_rows: int) -> str:
+    """Load ``csv_path`` into a temporary copy of the table, checked to hold exactly ``expected_rows`` clean rows;
+    returns the copy's name."""
+    table, cols = spec.name, ", ".join(f"`{c}`" for c in spec.columns)
     stage = f"stg_{table}"
-    cols = ", ".join(f"`{c}`" for c in columns)
-    join = " AND ".join(f"s.`{c}` = t.`{c}`" for c in key)
     cur.execute(f"DROP TEMPORARY TABLE IF EXISTS `{stage}`")
     cur.execute(f"CREATE TEMPORARY TABLE `{stage}` LIKE `{table}`")
     cur.execute(_LOAD.format(table=stage, cols=cols), (str(csv_path),))
@@ -149,7 +159,21 @@ def _upsert_via_stage(cur: Any, spec: Table, csv_path: Path, expected_rows: int)
             f"{csv_path.name}: {loaded} rows read, {expected_rows} expected ({detail}); "
             f"{table} left unchanged - re-run the transform to rebuild the file"
         )
-    same = " AND ".join(f"s.`{c}` <=> t.`{c}`" for c in columns if c not in key) or "TRUE"
+    return stage
+
+
+def _same(spec: Table) -> str:
+    """SQL: the staged row ``s`` equals the table's row ``t`` in every non-key column."""
+    return " AND ".join(f"s.`{c}` <=> t.`{c}`" for c in spec.columns if c not in spec.key) or "TRUE"
+
+
+def _upsert_via_stage(cur: Any, spec: Table, csv_path: Path, expected_rows: int) -> tuple[int, int]:
+    """Load into a temporary copy of the table, check it, upsert it; return how many rows were new and changed."""
+    table, columns, key = spec.name, spec.columns, spec.key
+    cols = ", ".join(f"`{c}`" for c in columns)
+    join = " AND ".join(f"s.`{c}` = t.`{c}`" for c in key)
+    stage = _stage_copy(cur, spec, csv_path, expected_rows)
+    same = _same(spec)
     cur.execute(
         f"SELECT COALESCE(SUM(t.`{key[0]}` IS NULL), 0), COALESCE(SUM(t.`{key[0]}` IS NOT NULL AND NOT ({same})), 0) "
         f"FROM `{stage}` s LEFT JOIN `{table}` t ON {join}"
@@ -158,6 +182,32 @@ def _upsert_via_stage(cur: Any, spec: Table, csv_path: Path, expected_rows: int)
     cur.execute(f"INSERT INTO `{table}` ({cols}) SELECT {cols} FROM `{stage}` {_on_duplicate(spec)}")
     cur.execute(f"DROP TEMPORARY TABLE `{stage}`")
     return inserted, updated
+
+
+@dataclass
+class Comparison:
+    """A staging file against the table: rows whose key it lacks, and rows whose key it holds with other values
+    (each as ``(staged row, the table's row)``, in ``Table.columns`` order)."""
+
+    missing: int
+    differing: list[tuple[tuple[Any, ...], tuple[Any, ...]]]
+
+
+def compare_staged(hook: MySqlHook, spec: Table, csv_path: Path, expected_rows: int) -> Comparison:
+    """``csv_path`` compared with ``spec``'s table, key by key (read only: nothing is written)."""
+    cols = ", ".join(f"s.`{c}`" for c in spec.columns) + ", " + ", ".join(f"t.`{c}`" for c in spec.columns)
+    join = " AND ".join(f"s.`{c}` = t.`{c}`" for c in spec.key)
+    with transaction(hook) as cur:
+        stage = _stage_copy(cur, spec, csv_path, expected_rows)
+        cur.execute(
+            f"SELECT COUNT(*) FROM `{stage}` s LEFT JOIN `{spec.name}` t ON {join} WHERE t.`{spec.key[0]}` IS NULL"
+        )
+        missing = int(cur.fetchone()[0])
+        cur.execute(f"SELECT {cols} FROM `{stage}` s JOIN `{spec.name}` t ON {join} WHERE NOT ({_same(spec)})")
+        width = len(spec.columns)
+        differing = [(tuple(row[:width]), tuple(row[width:])) for row in cur.fetchall()]
+        cur.execute(f"DROP TEMPORARY TABLE `{stage}`")
+    return Comparison(missing, differing)
 
 
 def _on_duplicate(spec: Table) -> str:

@@ -28,6 +28,7 @@ def ensure_database(name: str, conn_id: str = settings.WAREHOUSE_CONN_ID) -> Non
 ADDED_COLUMNS = (
     ("fact_kline", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
     ("fact_balance", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
+    ("fact_ticker_24hr", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
     ("etl_run_log", "unchanged", "INT NOT NULL DEFAULT 0 AFTER updated"),
     ("etl_reject", "batch", "VARCHAR(128) NOT NULL DEFAULT 'load' AFTER table_name"),
 )

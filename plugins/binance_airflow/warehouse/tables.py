@@ -143,6 +143,8 @@ TABLES: dict[str, Table] = {
         ),
         Table("etl_run_log", internal=True),
         Table("etl_reject", internal=True),
+        Table("etl_import_state", internal=True),
+        Table("etl_import_log", internal=True),
         Table("kline_gap"),
         Table("fact_forecast"),
         Table("forecast_metrics"),

@@ -1,0 +1,256 @@
+"""A source's records as warehouse rows: numbers, times and symbols normalised as the spec says, then the API
+path's own validation (``klines.parse_kline``, ``snapshots.balance_rows``, ``snapshots.ticker_rows``).
+
+A record is a dict keyed by lower-cased source column names. Every function here raises ``InvalidValue`` (or
+another ``ValueError``) naming what is wrong, so the caller rejects the record with that reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from include.imports.spec import FIELDS, SourceSpec
+from include.intervals import FIXED_MS, next_open
+from include.transforms import klines, snapshots
+from include.transforms.klines import sql_datetime
+from include.validation import InvalidValue
+
+KLINE_ARRAY = (  # the positions of Binance's kline array, as kline_arrays files hold it
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "trades",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+)
+MONTH_MS = (28 * 86_400_000, 31 * 86_400_000)  # the spacing of 1M candles
+
+
+def number(value: Any, name: str, decimal: str = ".") -> str | None:
+    """A decimal as text, exactly as the source meant it: ``2376,348404`` (decimal comma) is ``2376.348404``; a
+    binary float is written with the digits it was stored with (a MySQL FLOAT keeps about 7: ``4261.48``, not
+    ``4261.47998046875``); empty is None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise InvalidValue(f"{name} {value!r} is not a number", f"{name} is not a number")
+    if isinstance(value, float):
+        single = np.float32(value)
+        text = str(single) if float(single) == value else repr(value)
+    elif isinstance(value, int | Decimal):
+        text = str(value)
+    else:
+        text = str(value).strip()
+        if decimal == ",":
+            text = text.replace(",", ".")
+    try:
+        parsed = Decimal(text)
+    except InvalidOperation:
+        raise InvalidValue(f"{name} {str(value)[:40]!r} is not a number", f"{name} is not a number") from None
+    if not parsed.is_finite():
+        raise InvalidValue(f"{name} {value!r} is not finite", f"{name} is not finite")
+    plain = format(parsed, "f")
+    return plain.rstrip("0").rstrip(".") if "." in plain else plain
+
+
+def moment_ms(value: Any, name: str, timezone: str) -> int:
+    """Epoch ms from epoch-ms integers (or digit text), datetimes, dates or datetime text; a naive datetime is
+    in ``timezone`` (the spec's)."""
+    if isinstance(value, bool) or value is None or value == "":
+        raise InvalidValue(f"{name} is missing", f"{name} is missing")
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            problem = "is neither epoch milliseconds nor a datetime"
+            raise InvalidValue(f"{name} {str(value)[:40]!r} {problem}", f"{name} {problem}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return int(moment.astimezone(UTC).timestamp() * 1000)
+
+
+def field_of(record: dict[str, Any], spec: SourceSpec, target_field: str, required: bool = True) -> Any:
+    column = spec.source_column(target_field).lower()
+    if column not in record:
+        if required:
+            raise InvalidValue(f"column {column!r} is missing", f"column {column!r} is missing")
+        return None
+    return record[column]
+
+
+def symbol_of(record: dict[str, Any], spec: SourceSpec, file_stem: str) -> str:
+    how, what = spec.symbol
+    symbol = {"file_name": file_stem, "value": what}.get(how) or str(record.get(what.lower()) or "")
+    symbol = symbol.strip().upper()
+    if not symbol.isalnum() or len(symbol) > 32:
+        raise InvalidValue(f"symbol {symbol[:40]!r} is not a symbol name", "symbol is not a symbol name")
+    return symbol
+
+
+def kline_array(record: dict[str, Any], spec: SourceSpec) -> list[Any]:
+    """Binance's 12-element array for one candle record (times in ms, decimals as text)."""
+    open_ms = moment_ms(field_of(record, spec, "open_time"), "open_time", spec.timezone)
+    prices = [
+        number(field_of(record, spec, name), name, spec.decimal) for name in ("open", "high", "low", "close", "volume")
+    ]
+    optional = {
+        name: number(field_of(record, spec, name, required=False), name, spec.decimal)
+        for name in ("quote_volume", "trades", "taker_buy_base_volume", "taker_buy_quote_volume")
+    }
+    close = field_of(record, spec, "close_time", required=False)
+    close_ms = moment_ms(close, "close_time", spec.timezone) if close not in (None, "") else None
+    trades = optional["trades"]
+    if trades is not None and not trades.isdigit():
+        raise InvalidValue(f"trades {trades!r} is not a whole number", "trades is not a whole number")
+    return [
+        open_ms,
+        *prices,
+        close_ms,
+        optional["quote_volume"],
+        None if trades is None else int(trades),
+        optional["taker_buy_base_volume"],
+        optional["taker_buy_quote_volume"],
+        "0",
+    ]
+
+
+def infer_interval(opens: list[int]) -> str:
+    """The interval whose spacing most open times have (gaps and irregular steps aside)."""
+    steps = Counter(b - a for a, b in pairwise(opens) if b > a)
+    if not steps:
+        raise InvalidValue("one candle cannot show its interval", "one candle cannot show its interval")
+    step = steps.most_common(1)[0][0]
+    by_step = {ms: name for name, ms in FIXED_MS.items()}
+    if step in by_step:
+        return by_step[step]
+    if MONTH_MS[0] <= step <= MONTH_MS[1]:
+        return "1M"
+    problem = "is not the spacing of any Binance interval"
+    raise InvalidValue(f"the candles' usual spacing {step} ms {problem}", f"the candles' usual spacing {problem}")
+
+
+@dataclass
+class Series:
+    """One symbol's candles as a source claims them: valid rows, rejects, and what was dropped."""
+
+    symbol: str
+    interval: str
+    rows: list[tuple[Any, ...]] = field(default_factory=list)  # klines.COLUMNS, by open time
+    rejects: list[tuple[Any, ...]] = field(default_factory=list)  # klines.REJECT_COLUMNS
+    read: int = 0
+    duplicates: int = 0
+
+
+def kline_series(symbol: str, arrays: list[list[Any]], spec: SourceSpec) -> Series:
+    """Validate one symbol's candle arrays with the API path's rules: the interval (stated, or inferred from the
+    spacing and then checked: no candle opens less than one interval after the one before it; 3d grids restart
+    after a long gap on Binance, so only the spacing is checked), duplicates (the same candle twice is kept
+    once; two different candles at one open time are both rejected, with both values), a close time rounded up
+    to the next candle's open is Binance's (one ms before it)."""
+    opens = sorted({a[0] for a in arrays})
+    try:
+        interval = infer_interval(opens) if spec.interval == "infer" else spec.interval
+    except ValueError as err:
+        series = Series(symbol, spec.interval, read=len(arrays))
+        series.rejects = [(symbol, "", a[0], f"{err}; state interval in the spec", repr(a)[:500]) for a in arrays]
+        return series
+    series = Series(symbol, interval, read=len(arrays))
+    by_open: dict[int, list[Any]] = {}
+    clashing: set[int] = set()
+    for array in arrays:
+        open_ms = array[0]
+        if array[6] is None or array[6] == next_open(open_ms, interval):
+            array[6] = next_open(open_ms, interval) - 1
+        if open_ms in by_open:
+            if by_open[open_ms] == array:
+                series.duplicates += 1
+            else:
+                clashing.add(open_ms)
+                problem = f"two different candles at one open time: {by_open[open_ms][1:6]} and {array[1:6]}"
+                series.rejects.append((symbol, interval, open_ms, problem, repr(array)[:500]))
+            continue
+        by_open[open_ms] = array
+    previous = None
+    for open_ms in sorted(by_open):
+        if open_ms in clashing:
+            problem = "two different candles at one open time (the other is rejected with its values)"
+            series.rejects.append((symbol, interval, open_ms, problem, repr(by_open[open_ms])[:500]))
+            continue
+        if previous is not None and open_ms < next_open(previous, interval):
+            problem = f"open time {sql_datetime(open_ms)} is less than one {interval} after the candle before it"
+            series.rejects.append((symbol, interval, open_ms, problem, repr(by_open[open_ms])[:500]))
+            continue
+        previous = open_ms
+        try:
+            series.rows.append(klines.parse_kline(by_open[open_ms], symbol, interval, spec.provenance))
+        except ValueError as err:
+            series.rejects.append((symbol, interval, open_ms, str(err), repr(by_open[open_ms])[:500]))
+    return series
+
+
+def balance_row(record: dict[str, Any], spec: SourceSpec) -> tuple[Any, ...] | None:
+    """One fact_balance row (None for a zero balance, which the API path does not store either)."""
+    stamp = field_of(record, spec, "snapshot_time", required=spec.captured_at is None)
+    snapshot_ms = spec.captured_at if stamp in (None, "") else moment_ms(stamp, "snapshot_time", spec.timezone)
+    balance = {
+        "asset": str(field_of(record, spec, "asset") or "").strip(),
+        "free": number(field_of(record, spec, "free"), "free", spec.decimal),
+        "locked": number(field_of(record, spec, "locked"), "locked", spec.decimal),
+    }
+    rows = snapshots.balance_rows({"balances": [balance]}, snapshot_ms, spec.provenance)  # type: ignore[arg-type]
+    return rows[0] if rows else None
+
+
+TICKER_TIMES = ("openTime", "closeTime")
+
+
+def ticker_row(record: dict[str, Any], spec: SourceSpec, symbol: str) -> tuple[Any, ...]:
+    """One fact_ticker_24hr row, stamped with the ticker's close time (in UTC) as the API path stamps it."""
+    required, _ = FIELDS["fact_ticker_24hr"]
+    ticker: dict[str, Any] = {"symbol": symbol}
+    for name in required:
+        value = field_of(record, spec, name)
+        in_time = name in TICKER_TIMES
+        ticker[name] = moment_ms(value, name, spec.timezone) if in_time else number(value, name, spec.decimal)
+    count = ticker["count"]
+    if not str(count).isdigit():
+        raise InvalidValue(f"count {count!r} is not a whole number", "count is not a whole number")
+    return snapshots.ticker_rows([ticker], spec.provenance)[0]
+
+
+def records_by_symbol(
+    records: Iterable[dict[str, Any]], spec: SourceSpec, file_stem: str
+) -> tuple[dict[str, list[list[Any]]], list[tuple[Any, ...]]]:
+    """Candle arrays per symbol, and the records that could not be read as a candle (rejects)."""
+    series: dict[str, list[list[Any]]] = {}
+    rejects = []
+    for record in records:
+        try:
+            symbol = symbol_of(record, spec, file_stem)
+            series.setdefault(symbol, []).append(kline_array(record, spec))
+        except ValueError as err:
+            raw = repr(record)[:500]
+            rejects.append((str(record.get(spec.symbol[1].lower(), file_stem))[:32], "", None, str(err)[:500], raw))
+    return series, rejects
