@@ -25,9 +25,11 @@ from binance_airflow.etl.dag_defaults import default_args
 from binance_airflow.etl.notify import WebhookNotifier
 from binance_airflow.etl.report import per_task
 from binance_airflow.imports import steps
+from binance_airflow.warehouse.connection import MACROS
 from binance_airflow.warehouse.publish import publish
 from binance_airflow.warehouse.schema import warehouse_schema
 from binance_airflow.warehouse.tables import TABLES
+from include import settings
 from include.imports.spec import FIELDS
 
 
@@ -37,6 +39,8 @@ from include.imports.spec import FIELDS
     start_date=datetime(2024, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
+    template_searchpath=[str(settings.SQL_DIR)],
+    user_defined_macros=MACROS,
     default_args=default_args(retries=1),
     params={
         "sources": Param([], type="array", items={"type": "string"}, description="source or group names"),

@@ -90,7 +90,9 @@ def confirm(
         open_ms = claim[3]
         if open_ms not in actual:
             result.not_served += 1
-            if keep_not_served:
+            if open_ms in series.invalid:
+                result.rejects.append(_reject(claim, f"Binance serves no candle here, and {series.invalid[open_ms]}"))
+            elif keep_not_served:
                 result.rows.append(claim)
             else:
                 result.rejects.append(_reject(claim, "Binance serves no candle at this open time (policy: reject)"))

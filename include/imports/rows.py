@@ -161,6 +161,7 @@ class Series:
     rejects: list[tuple[Any, ...]] = field(default_factory=list)  # klines.REJECT_COLUMNS
     read: int = 0
     duplicates: int = 0
+    invalid: dict[int, str] = field(default_factory=dict)  # open time -> why the source's own values are invalid
 
 
 def kline_series(symbol: str, arrays: list[list[Any]], spec: SourceSpec) -> Series:
@@ -168,7 +169,9 @@ def kline_series(symbol: str, arrays: list[list[Any]], spec: SourceSpec) -> Seri
     spacing and then checked: no candle opens less than one interval after the one before it; 3d grids restart
     after a long gap on Binance, so only the spacing is checked), duplicates (the same candle twice is kept
     once; two different candles at one open time are both rejected, with both values), a close time rounded up
-    to the next candle's open is Binance's (one ms before it)."""
+    to the next candle's open is Binance's (one ms before it). When Binance is to confirm the candles, one whose
+    own values are invalid (prices rounded to zero) is still a claim of a candle at that time: it is kept, its
+    reason in ``invalid``, for Binance to correct; not served, it is rejected with that reason."""
     opens = sorted({a[0] for a in arrays})
     try:
         interval = infer_interval(opens) if spec.interval == "infer" else spec.interval
@@ -203,10 +206,15 @@ def kline_series(symbol: str, arrays: list[list[Any]], spec: SourceSpec) -> Seri
             series.rejects.append((symbol, interval, open_ms, problem, repr(by_open[open_ms])[:500]))
             continue
         previous = open_ms
+        array = by_open[open_ms]
         try:
-            series.rows.append(klines.parse_kline(by_open[open_ms], symbol, interval, spec.provenance))
+            series.rows.append(klines.parse_kline(array, symbol, interval, spec.provenance))
         except ValueError as err:
-            series.rejects.append((symbol, interval, open_ms, str(err), repr(by_open[open_ms])[:500]))
+            if spec.verify != "binance" or not all(isinstance(array[i], int) for i in (0, 6)):
+                series.rejects.append((symbol, interval, open_ms, str(err), repr(array)[:500]))
+                continue
+            series.rows.append(klines.kline_row(array, symbol, interval, spec.provenance))  # still a claim Binance
+            series.invalid[open_ms] = str(err)  # can confirm: its prices may only be rounded to zero, say
     return series
 
 

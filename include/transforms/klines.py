@@ -130,6 +130,12 @@ def parse_kline(raw: list[Any], symbol: str, interval: str, source: str = API_SO
     if interval != "3d" and not is_aligned(open_ms, interval):  # 3d grids are per symbol on Binance
         problem = f"is not aligned to {interval}"
         raise InvalidValue(f"open time {sql_datetime(open_ms)} {problem}", f"open time {problem}")
+    return kline_row(raw, symbol, interval, source)
+
+
+def kline_row(raw: list[Any], symbol: str, interval: str, source: str = API_SOURCE) -> tuple[Any, ...]:
+    """The row of a kline array in ``COLUMNS`` order, unchecked (``parse_kline`` checks it first)."""
+    open_ms, close_ms = _timestamp_ms(raw[0], "open time"), _timestamp_ms(raw[6], "close time")
     return (
         symbol,
         interval,
@@ -143,7 +149,7 @@ def parse_kline(raw: list[Any], symbol: str, interval: str, source: str = API_SO
         raw[5],
         sql_datetime(close_ms),
         raw[7],
-        trades,
+        raw[8],
         raw[9],
         raw[10],
         source,
