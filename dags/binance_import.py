@@ -20,17 +20,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import Param, dag, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from binance_airflow.etl.dag_defaults import default_args
 from binance_airflow.etl.notify import WebhookNotifier
 from binance_airflow.etl.report import per_task
 from binance_airflow.imports import steps
+from binance_airflow.imports.sources import SourceUnreadable
 from binance_airflow.warehouse.connection import MACROS
 from binance_airflow.warehouse.publish import publish
 from binance_airflow.warehouse.schema import warehouse_schema
 from binance_airflow.warehouse.tables import TABLES
 from include import settings
-from include.imports.spec import FIELDS
+from include.imports.spec import FIELDS, SpecError
 
 
 @dag(
@@ -56,12 +58,18 @@ def binance_import() -> None:
     def plan(params: Any = None) -> list[dict[str, Any]]:
         """The sources to import, checked: a bad name or spec fails here, before anything is read."""
         overrides = {"connection": params["conn_id"], "captured_at": params["captured_at"]}
-        return steps.plan(list(params["sources"]), overrides | {"exported_at": params["exported_at"]})
+        try:
+            return steps.plan(list(params["sources"]), overrides | {"exported_at": params["exported_at"]})
+        except (SpecError, ValueError) as err:
+            raise AirflowFailException(str(err)) from None
 
     @task(max_active_tis_per_dagrun=2)
     def stage_source(raw_spec: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
         """Read one source whole, normalise and validate it, confirm its candles with Binance; stage CSVs."""
-        return steps.stage(raw_spec, run_id)
+        try:
+            return steps.stage(raw_spec, run_id)
+        except (SourceUnreadable, SpecError) as err:  # the source itself: reading it again would not help
+            raise AirflowFailException(str(err)) from None
 
     @task(max_active_tis_per_dagrun=1)
     def load_source(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:

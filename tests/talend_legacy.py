@@ -25,9 +25,23 @@ KLINES_DDL = """CREATE TABLE klines (
   Volume VARCHAR(40), close_time DATETIME, Quote_asset_volume VARCHAR(40), Number_of_trades VARCHAR(40),
   Taker_buy_base_asset_volume VARCHAR(40), Taker_buy_quote_asset_volume VARCHAR(40), `ignore` VARCHAR(40),
   symbol VARCHAR(60))"""
-TICKER_FIELDS = ("priceChange", "priceChangePercent", "weightedAvgPrice", "prevClosePrice", "lastPrice", "lastQty",
-                 "bidPrice", "bidQty", "askPrice", "askQty", "openPrice", "highPrice", "lowPrice", "volume",
-                 "quoteVolume")  # fmt: skip
+TICKER_FIELDS = (
+    "priceChange",
+    "priceChangePercent",
+    "weightedAvgPrice",
+    "prevClosePrice",
+    "lastPrice",
+    "lastQty",
+    "bidPrice",
+    "bidQty",
+    "askPrice",
+    "askQty",
+    "openPrice",
+    "highPrice",
+    "lowPrice",
+    "volume",
+    "quoteVolume",
+)
 TICKER_DDL = (
     "CREATE TABLE `24hrs` (symbol VARCHAR(60) PRIMARY KEY, "
     + ", ".join(f"`{f}` VARCHAR(40)" for f in TICKER_FIELDS)
@@ -72,8 +86,23 @@ def legacy_candles() -> dict[str, list[list]]:
     ltc = expected("LTCUSDT", "3d", *LTC_LIFE)
     after = [next_ltc := ltc[-1][0] + 3 * 86_400_000, next_ltc + 3 * 86_400_000]
     ltc += [[o, "70.5", "71", "70", "70.5", "10", o + 3 * 86_400_000 - 1, "705", 3, "5", "352.5", "0"] for o in after]
-    hsr = [[1503014400000 + i * 259_200_000, "1.5", "2", "1", "1.5", "100", 1503014400000 + (i + 1) * 259_200_000 - 1,
-            "150", 10, "50", "75", "0"] for i in range(3)]  # fmt: skip
+    hsr = [
+        [
+            1503014400000 + i * 259_200_000,
+            "1.5",
+            "2",
+            "1",
+            "1.5",
+            "100",
+            1503014400000 + (i + 1) * 259_200_000 - 1,
+            "150",
+            10,
+            "50",
+            "75",
+            "0",
+        ]
+        for i in range(3)
+    ]
     return {"BTCUSDT": btc, "LTCUSDT": ltc, "HSRBTC": hsr}
 
 
@@ -86,19 +115,39 @@ def create_database(conn: MySQLdb.Connection, name: str, tickers: list[dict]) ->
     cur.execute(KLINES_DDL)
     for symbol, candles in legacy_candles().items():
         rows = [
-            (naive_utc(k[0]), single(k[1]), float(k[2]), float(k[3]), float(k[4]), comma(k[5]), rounded_up(k[6]),
-             comma(k[7]), str(k[8]), comma(k[9]), comma(k[10]), "0", symbol)
+            (
+                naive_utc(k[0]),
+                single(k[1]),
+                float(k[2]),
+                float(k[3]),
+                float(k[4]),
+                comma(k[5]),
+                rounded_up(k[6]),
+                comma(k[7]),
+                str(k[8]),
+                comma(k[9]),
+                comma(k[10]),
+                "0",
+                symbol,
+            )
             for k in candles
-        ]  # fmt: skip
+        ]
         rows.append(rows[0])  # no key: the same candle saved twice
         cur.executemany("INSERT INTO klines VALUES (" + ", ".join(["%s"] * 13) + ")", rows)
     cur.execute(TICKER_DDL)
     for t in tickers:
         cur.execute(
             "INSERT INTO `24hrs` VALUES (" + ", ".join(["%s"] * 21) + ")",
-            (t["symbol"], *(comma(t[f]) for f in TICKER_FIELDS), paris(t["openTime"]), paris(t["closeTime"]),
-             t["firstId"], t["lastId"], str(t["count"])),
-        )  # fmt: skip
+            (
+                t["symbol"],
+                *(comma(t[f]) for f in TICKER_FIELDS),
+                paris(t["openTime"]),
+                paris(t["closeTime"]),
+                t["firstId"],
+                t["lastId"],
+                str(t["count"]),
+            ),
+        )
     cur.execute(BALANCE_DDL)
     cur.executemany("INSERT INTO balance VALUES (%s, %s, %s, %s)", [(*b, f"{b[0]}USDT") for b in BALANCES])
     conn.commit()
@@ -107,12 +156,28 @@ def create_database(conn: MySQLdb.Connection, name: str, tickers: list[dict]) ->
 def ticker(symbol: str, close_ms: int, last: str = "101.25") -> dict:
     """A 24hr ticker in Binance's fields."""
     return {
-        "symbol": symbol, "priceChange": "1.25", "priceChangePercent": "1.250", "weightedAvgPrice": "100.5",
-        "prevClosePrice": "100", "lastPrice": last, "lastQty": "0.5", "bidPrice": "101.2", "bidQty": "1",
-        "askPrice": "101.3", "askQty": "2", "openPrice": "100", "highPrice": "102.5", "lowPrice": "99.5",
-        "volume": "1234.5", "quoteVolume": "124000.25", "openTime": close_ms - 86_400_000, "closeTime": close_ms,
-        "firstId": 1, "lastId": 100, "count": 100,
-    }  # fmt: skip
+        "symbol": symbol,
+        "priceChange": "1.25",
+        "priceChangePercent": "1.250",
+        "weightedAvgPrice": "100.5",
+        "prevClosePrice": "100",
+        "lastPrice": last,
+        "lastQty": "0.5",
+        "bidPrice": "101.2",
+        "bidQty": "1",
+        "askPrice": "101.3",
+        "askQty": "2",
+        "openPrice": "100",
+        "highPrice": "102.5",
+        "lowPrice": "99.5",
+        "volume": "1234.5",
+        "quoteVolume": "124000.25",
+        "openTime": close_ms - 86_400_000,
+        "closeTime": close_ms,
+        "firstId": 1,
+        "lastId": 100,
+        "count": 100,
+    }
 
 
 def write_files(root: Path, tickers: list[dict]) -> None:

@@ -8,11 +8,13 @@ import threading
 
 
 class CuttingProxy:
-    """Forwards 127.0.0.1:<port> to ``target``; once armed, drops the connection that sends ``cut_after`` bytes."""
+    """Forwards 127.0.0.1:<port> to ``target``; once armed, drops the connection that sends ``cut_after`` bytes
+    (or is sent ``cut_reply_after`` bytes: the server lost while it answers)."""
 
     def __init__(self, target: tuple[str, int]):
         self.target = target
         self.cut_after: int | None = None
+        self.cut_reply_after: int | None = None
         self.cuts = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -35,6 +37,9 @@ class CuttingProxy:
                 sent += len(data)
                 if from_client and self.cut_after is not None and sent > self.cut_after:
                     self.cut_after, self.cuts = None, self.cuts + 1
+                    break
+                if not from_client and self.cut_reply_after is not None and sent > self.cut_reply_after:
+                    self.cut_reply_after, self.cuts = None, self.cuts + 1
                     break
                 sink.sendall(data)
         except OSError:

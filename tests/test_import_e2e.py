@@ -17,7 +17,8 @@ import pytest
 from include import settings
 from tests import talend_legacy as talend
 from tests.conftest import WAREHOUSE_DB, Sim
-from tests.dag_runs import expected, load_dag, query
+from tests.dag_runs import expected, load_dag, query, task_tries
+from tests.tcp_proxy import CuttingProxy
 
 pytestmark = pytest.mark.dag
 LEGACY_DB = "talend_legacy_test"
@@ -186,7 +187,8 @@ def test_a_postgresql_table_and_an_sqlite_query_import_and_a_conflicting_row_is_
     with psycopg2.connect(PG_DSN) as pg, pg.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS other_klines")
         cur.execute(
-            "CREATE TABLE other_klines (pair TEXT, opened TIMESTAMP, o NUMERIC, h NUMERIC, l NUMERIC, c NUMERIC, v NUMERIC)"
+            "CREATE TABLE other_klines "
+            "(pair TEXT, opened TIMESTAMP, o NUMERIC, h NUMERIC, l NUMERIC, c NUMERIC, v NUMERIC)"
         )
         cur.executemany(
             "INSERT INTO other_klines VALUES (%s, %s, %s, %s, %s, %s, %s)",
@@ -208,16 +210,23 @@ def test_a_postgresql_table_and_an_sqlite_query_import_and_a_conflicting_row_is_
     monkeypatch.setenv("AIRFLOW_CONN_COMPANY_B", json.dumps({"conn_type": "sqlite", "host": str(lite)}))
     sources = {
         "pg_klines": {
-            "kind": "table", "connection": "other_pg", "table": "other_klines", "target": "fact_kline", "interval": "1h",
+            "kind": "table",
+            "connection": "other_pg",
+            "table": "other_klines",
+            "target": "fact_kline",
+            "interval": "1h",
             "columns": {"open_time": "opened", "open": "o", "high": "h", "low": "l", "close": "c", "volume": "v"},
-            "symbol": {"column": "pair"}, "cursor": "opened",
+            "symbol": {"column": "pair"},
+            "cursor": "opened",
         },
         "company_b_balances": {
-            "kind": "query", "connection": "company_b", "target": "fact_balance",
+            "kind": "query",
+            "connection": "company_b",
+            "target": "fact_balance",
             "query": "SELECT coin, amount, frozen, taken FROM holdings WHERE amount <> '0'",
             "columns": {"asset": "coin", "free": "amount", "locked": "frozen", "snapshot_time": "taken"},
         },
-    }  # fmt: skip
+    }
     monkeypatch.setenv("AIRFLOW_VAR_BINANCE_IMPORT_SOURCES", json.dumps({"sources": sources}))
     assert run_import(sources=["pg_klines", "company_b_balances"]).state == "success"
     report = import_report(webhook)["sources"]
@@ -236,3 +245,50 @@ def test_a_postgresql_table_and_an_sqlite_query_import_and_a_conflicting_row_is_
     )
     assert "free: warehouse 7.00000000, source 9.00000000" in reason[0]
     assert query(warehouse, f"SELECT free FROM {DB}.fact_balance WHERE asset = 'ETH'") == [(Decimal("7"),)]
+
+
+def test_a_source_database_lost_mid_read_loads_nothing_and_the_retry_reads_it_whole(
+    airflow_db: None,
+    warehouse: MySQLdb.Connection,
+    binance_conn: Sim,
+    webhook: list[dict],
+    legacy: list[dict],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    proxy = CuttingProxy(("127.0.0.1", 3306))
+    conn = {"conn_type": "mysql", "host": "127.0.0.1", "port": proxy.port, "login": "root", "schema": LEGACY_DB}
+    monkeypatch.setenv("AIRFLOW_CONN_TALEND_LEGACY", json.dumps(conn))
+    monkeypatch.setattr(settings, "IMPORT_CHUNK_ROWS", 5)
+    monkeypatch.setattr(settings, "RETRY_DELAY_S", 0.5)
+    proxy.cut_reply_after = 6000  # past the handshake and the first chunks: the server is lost mid-read
+    try:
+        run = run_import(sources=["talend_db_klines"], conn_id="talend_legacy")
+    finally:
+        proxy.close()
+    assert run.state == "success" and proxy.cuts == 1
+    assert task_tries(run.run_id)["stage_source"] == 2
+    assert len(stored(warehouse, "BTCUSDT")) == len(talend.legacy_candles()["BTCUSDT"])  # each candle once
+    assert query(warehouse, f"SELECT COUNT(*) FROM {DB}.etl_import_log") == [(1,)]
+
+
+def test_a_file_in_another_encoding_or_lacking_a_mapped_column_fails_its_source_by_name_and_loads_nothing(
+    airflow_db: None, warehouse: MySQLdb.Connection, binance_conn: Sim, webhook: list[dict], import_root: Path
+):
+    (import_root / "final").mkdir()
+    header = ["symbol", "priceChange", "note"]
+    (import_root / "final" / "24hr.csv").write_bytes(
+        ";".join(header).encode() + "\nBTCUSDT;1,5;févr.\n".encode("latin-1")
+    )
+    (import_root / "balances.csv").write_text("assets;free;symbol\nBTC;0.85;BTCUSDT\n")
+    run = run_import(sources=["talend_24hr_csv", "talend_balances_csv"], captured_at=talend.CAPTURED_AT)
+    assert run.state == "failed"
+    errors = sorted(
+        body["error"] for body in webhook if body["event"] == "task_failed" and body["task_id"] == "stage_source"
+    )
+    assert errors == [
+        "balances.csv: column lockes missing (it has: assets, free, symbol); map the columns in the spec",
+        "final/24hr.csv: cannot be read as CSV: not utf-8 text (byte 37)",
+    ]
+    assert task_tries(run.run_id)["stage_source"] == 1  # the file itself: not retried
+    for table in ("fact_balance", "fact_ticker_24hr", "etl_import_state", "etl_import_log"):
+        assert query(warehouse, f"SELECT COUNT(*) FROM {DB}.{table}") == [(0,)]

@@ -17,9 +17,15 @@ from tests.conftest import ROOT
 
 SEED = ROOT.parent / "shared" / "data" / "seed" / "jsonfiles_klines"
 JSON_SPEC = source_spec(
-    {"name": "talend_klines_json", "kind": "files", "files": "*.json", "format": "kline_arrays",
-     "target": "fact_kline", "symbol": "file_name"}
-)  # fmt: skip
+    {
+        "name": "talend_klines_json",
+        "kind": "files",
+        "files": "*.json",
+        "format": "kline_arrays",
+        "target": "fact_kline",
+        "symbol": "file_name",
+    }
+)
 
 
 def seed_series(symbol: str) -> list[list]:
@@ -48,7 +54,7 @@ def test_numbers_are_read_as_the_source_meant_them():
     assert number(4485.0, "high") == "4485"  # FLOAT(40,0)
     assert number(float(np.float32(4261.48)), "open") == "4261.48"  # a MySQL FLOAT: single precision
     assert number(0.0, "low") == "0"
-    with pytest.raises(ValueError, match="volume .* is not a number"):
+    with pytest.raises(ValueError, match=r"volume .* is not a number"):
         number("12;5", "volume", ",")
 
 
@@ -62,9 +68,15 @@ def test_naive_local_times_are_converted_to_utc():
 
 def test_a_ticker_row_in_the_talend_csv_layout_is_binances_with_utc_times():
     spec = source_spec(
-        {"name": "t", "kind": "files", "files": "x.csv", "target": "fact_ticker_24hr", "decimal": ",",
-         "timezone": "Europe/Paris"}
-    )  # fmt: skip
+        {
+            "name": "t",
+            "kind": "files",
+            "files": "x.csv",
+            "target": "fact_ticker_24hr",
+            "decimal": ",",
+            "timezone": "Europe/Paris",
+        }
+    )
     fields = ["priceChange", "priceChangePercent", "lastPrice", "openPrice", "highPrice", "lowPrice", "volume"]
     record = {name.lower(): "1,5" for name in fields} | {
         "quotevolume": "12,25",
@@ -79,10 +91,10 @@ def test_a_ticker_row_in_the_talend_csv_layout_is_binances_with_utc_times():
 
 def test_a_legacy_candle_is_confirmed_corrected_or_dropped_against_binances():
     truth = [
-        [0, "4261.48", "4485.39", "3850.00", "4086.29", "795.15", 259199999, "3454770.05", 3427, "616.24", "2678216.4", "0"],
+        [0, "4261.48", "4485.39", "3850.00", "4086.29", "795.15", 259199999, "3454770", 3427, "616.24", "2678216", "0"],
         [259200000, "4086.29", "4100.5", "4000.1", "4050.2", "10", 518399999, "40500", 10, "5", "20250", "0"],
         [518400000, "4050.2", "4060", "4000", "4010", "50", 777599999, "200000", 40, "20", "80000", "0"],
-    ]  # fmt: skip
+    ]
     claims = [list(truth[0]), [*truth[1][:2], "4101", "4000", "4050", *truth[1][5:]], list(truth[2])]
     claims[2][5] = "7"  # the last candle as it was while still open
     claims.append([777600000, "4010", "4010", "4010", "4010", "1", 1036799999, "4010", 1, "0", "0", "0"])
@@ -104,8 +116,11 @@ def test_a_legacy_candle_is_confirmed_corrected_or_dropped_against_binances():
 
 def test_two_different_candles_at_one_open_time_are_both_rejected_and_a_repeat_is_kept_once():
     first = [0, "1", "2", "1", "2", "5", 259199999, None, None, None, None, "0"]
-    series = kline_series("BTCUSDT", [first, list(first), [*first[:4], "1.5", *first[5:]]], source_spec(
-        {"name": "s", "kind": "files", "files": "x", "target": "fact_kline", "interval": "3d"}))  # fmt: skip
+    series = kline_series(
+        "BTCUSDT",
+        [first, list(first), [*first[:4], "1.5", *first[5:]]],
+        source_spec({"name": "s", "kind": "files", "files": "x", "target": "fact_kline", "interval": "3d"}),
+    )
     assert series.duplicates == 1 and not series.rows and len(series.rejects) == 2
 
 
@@ -129,7 +144,7 @@ def test_a_bad_spec_is_refused_naming_the_key(raw: dict, message: str):
 def test_a_group_resolves_to_its_sources_and_an_unknown_name_lists_the_known():
     presets = {"a": {"kind": "files", "files": "a", "target": "fact_kline"}}
     assert [s.name for s in resolve(["g", "a"], presets, {"g": ["a"]}, {})] == ["a"]
-    with pytest.raises(SpecError, match="no source named 'b' .*a, g"):
+    with pytest.raises(SpecError, match=r"no source named 'b' .*a, g"):
         resolve(["b"], presets, {"g": ["a"]}, {})
 
 
@@ -137,7 +152,11 @@ def test_the_shipped_presets_are_valid_specs():
     import yaml
 
     shipped = yaml.safe_load((ROOT / "include" / "imports" / "presets.yaml").read_text())
-    specs = resolve(list(shipped["groups"]), shipped["sources"], shipped["groups"],
-                    {"connection": "talend", "captured_at": "2024-01-05T23:00:00+01:00"})  # fmt: skip
+    specs = resolve(
+        list(shipped["groups"]),
+        shipped["sources"],
+        shipped["groups"],
+        {"connection": "talend", "captured_at": "2024-01-05T23:00:00+01:00"},
+    )
     assert {s.target for s in specs} == {"fact_kline", "fact_balance", "fact_ticker_24hr"}
     assert Path(ROOT / "include" / "imports" / "presets.yaml").exists()

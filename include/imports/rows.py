@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from include.imports.spec import FIELDS, SourceSpec
+from include.imports.spec import FIELDS, SYMBOL_TARGETS, SourceSpec
 from include.intervals import FIXED_MS, next_open
 from include.transforms import klines, snapshots
 from include.transforms.klines import sql_datetime
@@ -98,6 +98,17 @@ def field_of(record: dict[str, Any], spec: SourceSpec, target_field: str, requir
             raise InvalidValue(f"column {column!r} is missing", f"column {column!r} is missing")
         return None
     return record[column]
+
+
+def missing_columns(record: dict[str, Any], spec: SourceSpec) -> list[str]:
+    """The source columns ``spec`` needs that ``record`` (a source's first row) lacks."""
+    required, _ = FIELDS[spec.target]
+    needed = [spec.source_column(name) for name in required]
+    if spec.symbol[0] == "column" and spec.target in SYMBOL_TARGETS:
+        needed.append(spec.symbol[1])
+    if spec.target == "fact_balance" and spec.captured_at is None:
+        needed.append(spec.source_column("snapshot_time"))
+    return [column for column in needed if column.lower() not in record]
 
 
 def symbol_of(record: dict[str, Any], spec: SourceSpec, file_stem: str) -> str:

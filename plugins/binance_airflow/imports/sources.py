@@ -8,7 +8,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from airflow.sdk import BaseHook, Variable
 
 from binance_airflow.etl.inbox import NotOurFile, read_file
 from include import settings
-from include.imports.rows import KLINE_ARRAY
+from include.imports.rows import KLINE_ARRAY, missing_columns
 from include.imports.spec import SourceSpec, SpecError, resolve
 from include.transforms.file_sources import FileRejected, read_records
 
@@ -29,8 +29,13 @@ SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".xlsx": "xlsx"}
 
 
 class SourceUnreadable(Exception):
-    """A source that cannot be read as its spec says (a missing column, a file in another encoding, a table that
-    is gone); nothing of it is loaded, and the message says why."""
+    """A source that cannot be read as its spec says (a missing column, a file in another encoding or format);
+    nothing of it is loaded, and the message says why. Reading it again would not help."""
+
+
+class SourceLost(Exception):
+    """A source database failed while it was read (the connection lost, the table dropped): nothing of it is
+    loaded; the task retries and reads it whole again."""
 
 
 def catalogue() -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -69,22 +74,23 @@ def matching_files(spec: SourceSpec) -> list[Path]:
     return [p for p in found if p.resolve().is_relative_to(root) and not p.name.startswith(".")]
 
 
-def file_records(spec: SourceSpec, path: Path) -> tuple[str, list[dict[str, Any]]]:
-    """The fingerprint (SHA-256) and the records of one file; SourceUnreadable says why it cannot be read."""
+def file_records(spec: SourceSpec, path: Path, item: str) -> tuple[str, list[dict[str, Any]]]:
+    """The fingerprint (SHA-256) and the records of one file (``item``: its path in the import folder);
+    SourceUnreadable says why it cannot be read."""
     try:
         data = read_file(path, settings.MAX_IMPORT_FILE_BYTES)
     except (NotOurFile, FileRejected) as err:
-        raise SourceUnreadable(f"{path.name}: {err}") from None
+        raise SourceUnreadable(f"{item}: {err}") from None
     fingerprint = hashlib.sha256(data).hexdigest()
     fmt = spec.format or SUFFIX_FORMATS.get(path.suffix.lower(), "")
     try:
         if fmt == "kline_arrays":
             return fingerprint, _kline_arrays(data, spec.encoding)
         if fmt not in ("csv", "json", "xlsx"):
-            raise SourceUnreadable(f"{path.name}: no format for {path.suffix!r} files: state format in the spec")
+            raise SourceUnreadable(f"{item}: no format for {path.suffix!r} files: state format in the spec")
         return fingerprint, read_records(f"{path.stem}.{fmt}", data, spec.delimiter, spec.encoding)
     except FileRejected as err:
-        raise SourceUnreadable(f"{path.name}: {err}") from None
+        raise SourceUnreadable(f"{item}: {err}") from None
 
 
 def _kline_arrays(data: bytes, encoding: str) -> list[dict[str, Any]]:
@@ -113,7 +119,7 @@ class Query:
         try:
             return BaseHook.get_connection(self.spec.connection).get_hook()
         except Exception as err:
-            raise SourceUnreadable(
+            raise SpecError(
                 f"source {self.spec.name!r}: connection {self.spec.connection!r} gives no database hook ({err})"
             ) from None
 
@@ -140,6 +146,19 @@ class Query:
         return hook.get_first(f"SELECT MAX({self.quote(hook, column)}) FROM {self.origin(hook)}")[0]
 
 
+def with_columns(spec: SourceSpec, records: Iterable[dict[str, Any]], where: str) -> Iterator[dict[str, Any]]:
+    """``records``, refused (SourceUnreadable) at the first when it lacks a column the spec needs."""
+    first = True
+    for record in records:
+        if first and (missing := missing_columns(record, spec)):
+            raise SourceUnreadable(
+                f"{where}: column {', '.join(missing)} missing (it has: {', '.join(sorted(record))[:300]}); "
+                "map the columns in the spec"
+            )
+        first = False
+        yield record
+
+
 def database_records(query: Query, order: list[str]) -> Iterator[dict[str, Any]]:
     """The source's rows as records keyed by lower-cased column names, ``settings.IMPORT_CHUNK_ROWS`` per round
     trip through a server-side cursor (MySQL's SSCursor, a PostgreSQL named cursor; SQLite reads lazily)."""
@@ -157,7 +176,7 @@ def database_records(query: Query, order: list[str]) -> Iterator[dict[str, Any]]
     except SpecError:
         raise
     except Exception as err:
-        raise SourceUnreadable(f"source {query.spec.name!r}: reading it failed ({type(err).__name__}: {err})") from None
+        raise SourceLost(f"source {query.spec.name!r}: reading it failed ({type(err).__name__}: {err})") from None
     finally:
         conn.close()
 

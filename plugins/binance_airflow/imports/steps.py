@@ -110,12 +110,12 @@ def _file_batches(
         log.warning("%s: no file matches %s under %s", spec.name, spec.files, sources.settings.IMPORT_ROOT)
     for path in files:
         item = str(path.relative_to(sources.settings.IMPORT_ROOT.resolve()))
-        fingerprint, records = sources.file_records(spec, path)
+        fingerprint, records = sources.file_records(spec, path, item)
         if state.get(item, (None,))[0] == fingerprint:
             log.info("%s: %s unchanged since it was loaded: skipped", spec.name, item)
             continue
         items.append({"item": item, "fingerprint": fingerprint, "watermark": None, "rows_read": len(records)})
-        yield path.stem, digest.over(records)
+        yield path.stem, digest.over(sources.with_columns(spec, records, item))
 
 
 def _database_batch(
@@ -134,7 +134,8 @@ def _database_batch(
 
     def records() -> Iterator[dict[str, Any]]:
         highest = None
-        for record in digest.over(sources.database_records(query, order)):
+        read = sources.database_records(query, order)
+        for record in digest.over(sources.with_columns(spec, read, spec.table or "the query")):
             item["rows_read"] += 1
             if cursor and record.get(cursor) is not None:
                 highest = record[cursor] if highest is None else max(highest, record[cursor])
