@@ -3,6 +3,7 @@ input)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, connection_uri
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 DOCS = "\n".join(page.read_text() for page in PAGES)
@@ -82,10 +83,50 @@ def test_the_readme_shows_the_two_commands_and_the_test_command_is_what_ci_runs(
     assert (ROOT / ".ci" / "run").read_text().rstrip().endswith(TEST_COMMAND)
 
 
+def check_import(command: str, tmp_path: Path, sim_url: str) -> subprocess.CompletedProcess:
+    """An import command against what it names: the Talend database built as ``projet_crypto`` in the local
+    MariaDB, the Talend files under a fresh import folder; Binance is the test simulator, the warehouse its own."""
+    import MySQLdb
+
+    from tests import talend_legacy as talend
+
+    close_ms = int(talend.EXPORTED.timestamp() * 1000) - 60_000
+    tickers = [talend.ticker("BTCUSDT", close_ms), talend.ticker("ETHUSDT", close_ms)]
+    server = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="")
+    talend.create_database(server, "projet_crypto", tickers)
+    talend.write_files(tmp_path / "import", tickers)
+    warehouse = {
+        "conn_type": "mysql",
+        "host": "127.0.0.1",
+        "port": 3306,
+        "login": "root",
+        "schema": "binance_dw_readme",
+    }
+    env = {
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW_CONN_BINANCE_DEFAULT": connection_uri(sim_url),
+        "AIRFLOW_CONN_BINANCE_WAREHOUSE": json.dumps(warehouse),
+        "BINANCE_ETL_IMPORT_ROOT": str(tmp_path / "import"),
+    }
+    try:
+        done = fresh_shell(command, 900, **env)
+    finally:
+        server.cursor().execute("DROP DATABASE IF EXISTS projet_crypto")
+        server.cursor().execute("DROP DATABASE IF EXISTS binance_dw_readme")
+        server.close()
+    assert re.search(r"binance_import manual\S*: SUCCESS", done.stdout), done.stdout[-3000:] + done.stderr[-3000:]
+    assert " -> fact_kline: read=" in done.stdout
+    return done
+
+
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c != TEST_COMMAND])
-def test_every_readme_command_runs_as_written_from_a_fresh_shell(command: str, tmp_path: Path):
+def test_every_readme_command_runs_as_written_from_a_fresh_shell(
+    command: str, tmp_path: Path, request: pytest.FixtureRequest
+):
     """Benchmarks run with BINANCE_BENCH_SMOKE=1 (tiny input); the simulator must start and answer."""
-    if "benchmarks." in command:
+    if "scripts/import.sh" in command:
+        done = check_import(command, tmp_path, request.getfixturevalue("sim_url"))
+    elif "benchmarks." in command:
         done = fresh_shell(command, 900, BINANCE_BENCH_SMOKE="1")
     elif "include.binance_sim" in command:
         assert first_line_of(command).startswith("binance-sim listening on http://127.0.0.1:")

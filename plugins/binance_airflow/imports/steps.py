@@ -394,7 +394,8 @@ def load(staged_ref: dict[str, Any], run_id: str) -> dict[str, Any]:
     report |= {
         k: staged[k] for k in ("rows_read", "per_symbol", "totals", "exported_at", "zero_skipped") if k in staged
     }
-    report |= {"conflicts": len(conflicts), "on_conflict": spec.on_conflict, "reasons": [r[3] for r in rejects[:SHOWN]]}
+    reasons = Counter(r[3] for r in rejects).most_common(SHOWN)
+    report |= {"conflicts": len(conflicts), "on_conflict": spec.on_conflict, "reasons": dict(reasons)}
     return report
 
 
@@ -486,12 +487,12 @@ def format_summary(report: dict[str, Any]) -> str:
         for symbol, c in sorted(s["per_symbol"].items()):
             fields = ", ".join(f"{f} {n}" for f, n in c.get("corrected_fields", {}).items())
             lines.append(
-                f"    {symbol} {c['interval']}: read={c['read']} equal={c.get('equal', 0)} "
+                f"    {symbol} {c['interval'] or '?'}: read={c['read']} equal={c.get('equal', 0)} "
                 f"corrected={c.get('corrected', 0)}{f' ({fields})' if fields else ''} "
                 f"not_served={c.get('not_served', 0)} still_open_dropped={c.get('open_dropped', 0)} "
                 f"rejected={c['rejected']}"
             )
-        lines += [f"    rejected: {reason}" for reason in s.get("reasons", [])]
+        lines += [f"    rejected {n}x: {reason}" for reason, n in s.get("reasons", {}).items()]
     if report["failed_tasks"]:
         lines.append(f"  failed: {', '.join(report['failed_tasks'])}")
     return "\n".join(lines)
