@@ -267,7 +267,10 @@ def test_a_source_database_lost_mid_read_loads_nothing_and_the_retry_reads_it_wh
         proxy.close()
     assert run.state == "success" and proxy.cuts == 1
     assert task_tries(run.run_id)["stage_source"] == 2
-    assert len(stored(warehouse, "BTCUSDT")) == len(talend.legacy_candles()["BTCUSDT"])  # each candle once
+    # read 5 rows at a time: each series in chunks, continued across them (interval, duplicates, spacing)
+    assert stored(warehouse, "BTCUSDT") == sim_candles("BTCUSDT", talend.BTC_FROM, talend.EXPORTED)
+    assert stored(warehouse, "LTCUSDT", "binance_api") == sim_candles("LTCUSDT", *talend.LTC_LIFE)
+    assert import_report(webhook)["sources"]["talend_db_klines"]["per_symbol"]["BTCUSDT"]["duplicates"] == 1
     assert query(warehouse, f"SELECT COUNT(*) FROM {DB}.etl_import_log") == [(1,)]
 
 

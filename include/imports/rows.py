@@ -173,16 +173,19 @@ class Series:
     read: int = 0
     duplicates: int = 0
     invalid: dict[int, str] = field(default_factory=dict)  # open time -> why the source's own values are invalid
+    last: list[Any] | None = None  # the newest candle array seen: the next chunk of the series continues from it
 
 
-def kline_series(symbol: str, arrays: list[list[Any]], spec: SourceSpec) -> Series:
+def kline_series(symbol: str, arrays: list[list[Any]], spec: SourceSpec, before: list[Any] | None = None) -> Series:
     """Validate one symbol's candle arrays with the API path's rules: the interval (stated, or inferred from the
     spacing and then checked: no candle opens less than one interval after the one before it; 3d grids restart
     after a long gap on Binance, so only the spacing is checked), duplicates (the same candle twice is kept
     once; two different candles at one open time are both rejected, with both values), a close time rounded up
     to the next candle's open is Binance's (one ms before it). When Binance is to confirm the candles, one whose
     own values are invalid (prices rounded to zero) is still a claim of a candle at that time: it is kept, its
-    reason in ``invalid``, for Binance to correct; not served, it is rejected with that reason."""
+    reason in ``invalid``, for Binance to correct; not served, it is rejected with that reason. A long series
+    comes in chunks (in open-time order): ``before`` is the previous chunk's ``last``, checked against, not
+    kept again."""
     opens = sorted({a[0] for a in arrays})
     try:
         interval = infer_interval(opens) if spec.interval == "infer" else spec.interval
@@ -191,7 +194,7 @@ def kline_series(symbol: str, arrays: list[list[Any]], spec: SourceSpec) -> Seri
         series.rejects = [(symbol, "", a[0], f"{err}; state interval in the spec", repr(a)[:500]) for a in arrays]
         return series
     series = Series(symbol, interval, read=len(arrays))
-    by_open: dict[int, list[Any]] = {}
+    by_open: dict[int, list[Any]] = {} if before is None else {before[0]: before}
     clashing: set[int] = set()
     for array in arrays:
         open_ms = array[0]
@@ -208,6 +211,9 @@ def kline_series(symbol: str, arrays: list[list[Any]], spec: SourceSpec) -> Seri
         by_open[open_ms] = array
     previous = None
     for open_ms in sorted(by_open):
+        if before is not None and open_ms == before[0]:
+            previous = open_ms  # the previous chunk kept it
+            continue
         if open_ms in clashing:
             problem = "two different candles at one open time (the other is rejected with its values)"
             series.rejects.append((symbol, interval, open_ms, problem, repr(by_open[open_ms])[:500]))
@@ -226,6 +232,7 @@ def kline_series(symbol: str, arrays: list[list[Any]], spec: SourceSpec) -> Seri
                 continue
             series.rows.append(klines.kline_row(array, symbol, interval, spec.provenance))  # still a claim Binance
             series.invalid[open_ms] = str(err)  # can confirm: its prices may only be rounded to zero, say
+    series.last = by_open[max(by_open)] if by_open else before
     return series
 
 

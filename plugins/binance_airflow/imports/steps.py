@@ -11,9 +11,9 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
-from itertools import groupby
+from itertools import groupby, islice
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from binance_airflow.imports import sources
 from binance_airflow.warehouse.connection import warehouse_hook
 from binance_airflow.warehouse.loads import LoadResult, compare_staged, record_rejects, upsert_csv
 from binance_airflow.warehouse.tables import TABLES
+from include import settings
 from include.imports import rows as source_rows
 from include.imports.confirm import Confirmation, confirm, trusted
 from include.imports.rows import Series, kline_series, records_by_symbol
@@ -107,9 +108,9 @@ def _file_batches(
     """(file stem, records) of each matching file not already loaded as it is now (same fingerprint)."""
     files = sources.matching_files(spec)
     if not files:
-        log.warning("%s: no file matches %s under %s", spec.name, spec.files, sources.settings.IMPORT_ROOT)
+        log.warning("%s: no file matches %s under %s", spec.name, spec.files, settings.IMPORT_ROOT)
     for path in files:
-        item = str(path.relative_to(sources.settings.IMPORT_ROOT.resolve()))
+        item = str(path.relative_to(settings.IMPORT_ROOT.resolve()))
         fingerprint, records = sources.file_records(spec, path, item)
         if state.get(item, (None,))[0] == fingerprint:
             log.info("%s: %s unchanged since it was loaded: skipped", spec.name, item)
@@ -170,15 +171,17 @@ def _newest_open(spec: SourceSpec) -> int | None:
 
 
 def _series(spec: SourceSpec, batches: list[tuple[str, Iterable[dict[str, Any]]]]) -> Iterator[tuple[str, list]]:
-    """(symbol, candle arrays) per series, and (\"\", rejects) for records that are no candle at all. A database
-    source arrives ordered by symbol, one series at a time; a file is one series or a few."""
+    """(symbol, candle arrays) in chunks of a series, and (\"\", rejects) for records that are no candle at all. A
+    database source arrives ordered by symbol and open time, in chunks of ``IMPORT_CHUNK_ROWS`` (memory stays
+    bounded whatever its size); a file is read whole (its size is bounded), one series or a few."""
     for stem, records in batches:
-        if spec.kind != "files" and spec.symbol[0] == "column":
-            column = spec.symbol[1].lower()
-            for _, group in groupby(records, key=lambda r: r.get(column)):
-                yield from _grouped(spec, list(group), stem)
-        else:
+        if spec.kind == "files":
             yield from _grouped(spec, list(records), stem)
+            continue
+        column = spec.symbol[1].lower() if spec.symbol[0] == "column" else None
+        for _, group in groupby(records, key=lambda r: r.get(column) if column else None):
+            while chunk := list(islice(group, settings.IMPORT_CHUNK_ROWS)):
+                yield from _grouped(spec, chunk, stem)
 
 
 def _grouped(spec: SourceSpec, records: list[dict[str, Any]], stem: str) -> Iterator[tuple[str, list]]:
@@ -206,29 +209,27 @@ def _stage_klines(
     hours: list[int] = []
     intervals: Counter[str] = Counter()
 
+    carried: dict[str, Series] = {}  # per symbol: its last chunk (the interval, the newest candle)
+
     def staged_rows() -> Iterator[tuple[Any, ...]]:
         for symbol, arrays in grouped if grouped is not None else _series(spec, batches):
             if not symbol:
                 rejects.extend(arrays)
                 continue
-            series = _checked_series(spec, symbol, arrays, known_interval, listed)
+            series = _checked_series(spec, symbol, arrays, known_interval, listed, carried.get(symbol))
+            carried[symbol] = series
             rejects.extend(series.rejects)
+            counts = {"interval": series.interval, "read": series.read, "rejected": len(series.rejects)}
+            counts["duplicates"] = series.duplicates
             if series.rows:
                 intervals[series.interval] += 1
                 result = _confirmed(spec, hook, series, exported, now_ms)
                 rejects.extend(result.rejects)
-                per_symbol[symbol] = {
-                    "interval": series.interval,
-                    "read": series.read,
-                    "duplicates": series.duplicates,
-                    "rejected": len(series.rejects) + len(result.rejects),
-                    **result.counts(),
-                }
+                counts = counts | result.counts() | {"rejected": len(series.rejects) + len(result.rejects)}
                 if result.rows:
                     hours.extend((result.rows[0][3], result.rows[-1][3]))
                 yield from result.rows
-            elif series.read:
-                per_symbol[symbol] = {"interval": series.interval, "read": series.read, "rejected": len(series.rejects)}
+            per_symbol[symbol] = _add_counts(per_symbol.get(symbol, {}), counts)
 
     written = write_csv(folder / "fact_kline.csv", klines.COLUMNS, staged_rows())
     symbols = sorted(s for s in per_symbol if s in listed)
@@ -256,16 +257,36 @@ def _stage_klines(
 
 
 def _checked_series(
-    spec: SourceSpec, symbol: str, arrays: list[list[Any]], known_interval: str | None, listed: dict[str, Any]
+    spec: SourceSpec,
+    symbol: str,
+    arrays: list[list[Any]],
+    known_interval: str | None,
+    listed: dict[str, Any],
+    before: Series | None,
 ) -> Series:
+    """One chunk of a series validated; the interval is the one its first chunk showed (or, for an increment too
+    short to show it, the one the source's last import found)."""
     if symbol not in listed:
         reason = f"symbol {symbol} is not listed by Binance (exchangeInfo, any status)"
         series = Series(symbol, "", read=len(arrays))
         series.rejects = [(symbol, "", a[0], reason, repr(a)[:500]) for a in arrays]
         return series
+    if before is not None and before.interval:
+        return kline_series(symbol, arrays, replace(spec, interval=before.interval), before.last)
     if spec.interval == "infer" and known_interval and len({a[0] for a in arrays}) < 2:
-        spec = SourceSpec(**{**asdict(spec), "interval": known_interval})  # a short increment: the interval seen before
+        spec = replace(spec, interval=known_interval)
     return kline_series(symbol, arrays, spec)
+
+
+def _add_counts(total: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    """Per-symbol counts of two chunks added up."""
+    added = dict(total) | {k: v for k, v in more.items() if not isinstance(v, int | dict)}
+    for name, value in more.items():
+        if isinstance(value, int):
+            added[name] = total.get(name, 0) + value
+        elif isinstance(value, dict):
+            added[name] = dict(Counter(total.get(name, {})) + Counter(value))
+    return added
 
 
 def _confirmed(spec: SourceSpec, hook: BinanceHook, series: Series, exported: int, now_ms: int) -> Confirmation:
