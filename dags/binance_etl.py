@@ -117,9 +117,11 @@ def binance_etl() -> None:
 
     @task
     def extract_account(window: dict[str, Any], folder: str) -> str:
-        """SIGNED account balances; skipped without an API key or for historical windows."""
-        path = steps.extract_account(RunWindow.from_dict(window), Path(folder), binance())
-        return skip_if_none(path, "balances skipped (no API key on the connection, or a historical window)")
+        """SIGNED balances of every account (BINANCE_ETL_ACCOUNTS); skipped without an API key or for historical
+        windows."""
+        hooks = [BinanceHook(conn_id) for conn_id in settings.ACCOUNTS]
+        path = steps.extract_account(RunWindow.from_dict(window), Path(folder), hooks)
+        return skip_if_none(path, "balances skipped (no API key on the accounts' connections, or a historical window)")
 
     # -- klines: extract → transform → load, batch by batch -------------------------------------------------
     # A mapped task group over batches of symbols (at most 64 per run, each instance labelled with its

@@ -63,22 +63,25 @@ def binance_import() -> None:
         except (SpecError, ValueError) as err:
             raise AirflowFailException(str(err)) from None
 
-    @task(max_active_tis_per_dagrun=2)
+    @task(
+        max_active_tis_per_dagrun=2,
+        doc_md="Read one source whole, normalise and validate it, confirm its candles with Binance; stage CSVs.",
+    )
     def stage_source(raw_spec: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
-        """Read one source whole, normalise and validate it, confirm its candles with Binance; stage CSVs."""
         try:
             return steps.stage(raw_spec, run_id)
         except (SourceUnreadable, SpecError) as err:  # the source itself: reading it again would not help
             raise AirflowFailException(str(err)) from None
 
-    @task(max_active_tis_per_dagrun=1)
+    @task(
+        max_active_tis_per_dagrun=1,
+        doc_md="Dimensions, then the source's rows with its log and watermark, in one transaction.",
+    )
     def load_source(staged: dict[str, Any], run_id: Any = None) -> dict[str, Any]:
-        """Dimensions, then the source's rows with its log and watermark, in one transaction."""
         return steps.load(staged, run_id)
 
-    @task
+    @task(doc_md="Gate: every row the load kept is in the warehouse with exactly the staged values.")
     def check_source(loaded: dict[str, Any]) -> dict[str, Any]:
-        """Gate: every row the load kept is in the warehouse with exactly the staged values."""
         return steps.check(loaded)
 
     @task(trigger_rule="all_done", retries=0, on_failure_callback=None)

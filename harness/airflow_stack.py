@@ -42,12 +42,13 @@ BINANCE, WRITER, READER = (
     "AIRFLOW_CONN_BINANCE_WAREHOUSE",
     "AIRFLOW_CONN_BINANCE_WAREHOUSE_READER",
 )
+ACCOUNT_B = "AIRFLOW_CONN_BINANCE_ACCOUNT_B"  # a second Binance account's key pair: the workers' alone
 WITHHELD = {
-    "api-server": (BINANCE, WRITER),
-    "scheduler": (BINANCE, WRITER, READER, PASSWORDS),
-    "dag-processor": (JWT, BINANCE, WRITER, READER, PASSWORDS),
+    "api-server": (BINANCE, ACCOUNT_B, WRITER),
+    "scheduler": (BINANCE, ACCOUNT_B, WRITER, READER, PASSWORDS),
+    "dag-processor": (JWT, BINANCE, ACCOUNT_B, WRITER, READER, PASSWORDS),
     "worker": (JWT, READER, PASSWORDS),
-    "triggerer": (JWT, WRITER, READER, PASSWORDS),
+    "triggerer": (JWT, ACCOUNT_B, WRITER, READER, PASSWORDS),
 }
 
 

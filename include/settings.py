@@ -8,6 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 BINANCE_CONN_ID = os.environ.get("BINANCE_ETL_BINANCE_CONN", "binance_default")
+# The Binance accounts whose balances binance_etl reads: one Airflow connection each (its API key pair); each
+# is an account of the warehouse named by its connection id. The first holds the rows of warehouses from before
+# accounts (DEFAULT_ACCOUNT).
+ACCOUNTS = [a.strip() for a in os.environ.get("BINANCE_ETL_ACCOUNTS", BINANCE_CONN_ID).split(",") if a.strip()]
+DEFAULT_ACCOUNT = "binance_default"
 WAREHOUSE_CONN_ID = os.environ.get("BINANCE_ETL_WAREHOUSE_CONN", "binance_warehouse")
 # Read-only warehouse user for the dashboard (and BI tools); the warehouse connection when not defined.
 WAREHOUSE_READER_CONN_ID = os.environ.get("BINANCE_ETL_WAREHOUSE_READER_CONN", "binance_warehouse_reader")

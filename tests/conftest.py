@@ -38,6 +38,8 @@ SIM_OUTAGES = (
 )
 API_KEY = "test-key-7f3a9c"
 API_SECRET = "test-secret-Zq81xK2mWvB0dLr5"
+# A second Binance account on the same simulator (another company's, say): its own key pair and balances.
+ACCOUNT_B = ("test-key-b-41c2d", "test-secret-b-Hk3pQ9vX7mL2", "BTC=0.5,BNB=3,USDT=250.5")
 
 
 def sim_market() -> Any:
@@ -93,6 +95,8 @@ def sim_urls() -> Iterator[tuple[str, str]]:
         API_KEY,
         "--api-secret",
         API_SECRET,
+        "--account",
+        ":".join(ACCOUNT_B),
     ) as urls:
         yield urls
 
@@ -115,12 +119,18 @@ def sim(sim_url: str) -> Iterator[Sim]:
     handle.reset()
 
 
-def connection_uri(base_url: str, with_key: bool = True, archives: bool = False, **extra: Any) -> str:
+def connection_uri(
+    base_url: str,
+    with_key: bool = True,
+    archives: bool = False,
+    key: tuple[str, str] = (API_KEY, API_SECRET),
+    **extra: Any,
+) -> str:
     """``binance_default`` as JSON; ``archives`` serves kline archive files from the simulator too (``extra``:
-    more connection extras, e.g. ``stream_url``)."""
+    more connection extras, e.g. ``stream_url``; ``key``: the account's API key pair)."""
     conn: dict[str, Any] = {"conn_type": "http", "host": base_url, "extra": extra}
     if with_key:
-        conn |= {"login": API_KEY, "password": API_SECRET}
+        conn |= {"login": key[0], "password": key[1]}
     if archives:
         extra["archive_url"] = base_url
     return json.dumps(conn)

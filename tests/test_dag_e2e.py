@@ -209,7 +209,13 @@ def test_dagbag_imports_and_graph():
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
-    assert set(bag.dags) == {"binance_etl", "binance_forecast", "binance_file_inbox", "binance_stream_freshness"}
+    assert set(bag.dags) == {
+        "binance_etl",
+        "binance_forecast",
+        "binance_file_inbox",
+        "binance_import",
+        "binance_stream_freshness",
+    }
     for each in bag.dags.values():  # the UI explains every step of every DAG
         assert each.doc_md and [t.task_id for t in each.tasks if not t.doc_md] == []
     dag = bag.dags["binance_etl"]
@@ -235,7 +241,14 @@ def test_dagbag_imports_and_graph():
     assert [t.task_id for t in dag.tasks if not t.doc_md] == []  # the UI explains every step
     assert dag.get_task("notify").trigger_rule == "all_done"
     assert dag.get_task("binance_up").downstream_task_ids >= {"plan", "extract_exchange_info"}
-    loads = ["load_dim_symbol", "load_dim_date", "load_fact_kline", "load_fact_ticker_24hr", "load_fact_balance"]
+    loads = [
+        "load_dim_symbol",
+        "load_dim_account",
+        "load_dim_date",
+        "load_fact_kline",
+        "load_fact_ticker_24hr",
+        "load_fact_balance",
+    ]
     checks = ["check_dim_date", "check_fact_kline", "check_fact_ticker_24hr", "check_fact_balance"]
     publishes = [task.replace("load_", "publish_") for task in loads]
     assert dag.get_task("notify").upstream_task_ids >= {*loads, *checks, *publishes, "reconcile_fact_kline"}

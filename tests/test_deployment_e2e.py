@@ -21,9 +21,10 @@ from urllib.parse import quote, unquote
 import MySQLdb
 import pytest
 
-from harness.airflow_stack import PASSWORD, USER, VIEWER, VIEWER_PASSWORD, AirflowStack
+from harness.airflow_stack import ACCOUNT_B, PASSWORD, USER, VIEWER, VIEWER_PASSWORD, AirflowStack
 from include import settings
 from include.transforms.archive import path as archive_path
+from tests.conftest import ACCOUNT_B as ACCOUNT_B_KEYS
 from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
 from tests.dag_runs import assert_exact_candles, query
 
@@ -71,8 +72,13 @@ def warehouse_users() -> Iterator[dict[str, str]]:
 def stack(
     sim_url: str, warehouse_users: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AirflowStack]:
-    connections = {"AIRFLOW_CONN_BINANCE_DEFAULT": connection_uri(sim_url, archives=True), **warehouse_users}
+    connections = {
+        "AIRFLOW_CONN_BINANCE_DEFAULT": connection_uri(sim_url, archives=True),
+        ACCOUNT_B: connection_uri(sim_url, key=ACCOUNT_B_KEYS[:2]),
+        **warehouse_users,
+    }
     deployment = AirflowStack(tmp_path_factory.mktemp("stack"), connections, WORKERS, "airflow_stack_test")
+    deployment.env["BINANCE_ETL_ACCOUNTS"] = "binance_default,binance_account_b"  # two accounts' balances
     try:
         deployment.start()
         yield deployment
@@ -81,8 +87,8 @@ def stack(
 
 
 def balance_snapshots(warehouse: MySQLdb.Connection) -> int:
-    """How many account snapshots the warehouse holds (the dashboard's portfolio points)."""
-    return query(warehouse, f"SELECT COUNT(DISTINCT snapshot_time) FROM {WAREHOUSE_DB}.fact_balance")[0][0]
+    """How many account snapshots the warehouse holds, per account (the dashboard's portfolio points)."""
+    return query(warehouse, f"SELECT COUNT(DISTINCT account, snapshot_time) FROM {WAREHOUSE_DB}.fact_balance")[0][0]
 
 
 def sign_in(page: Any, stack: AirflowStack, user: str = USER, password: str = PASSWORD) -> None:
@@ -210,7 +216,7 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
     # One balance snapshot per recent run: this one's, and the stack's scheduled run's if the session crossed
     # midnight UTC (one may land while the dashboard is open: then either count is right).
     snapshots_before = balance_snapshots(warehouse)
-    assert snapshots_before in (1, 2)
+    assert snapshots_before in (2, 4)  # two accounts
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -224,8 +230,10 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
         expect(dashboard.locator("#forecast")).to_have_attribute("data-points", "24")
         expect(dashboard.locator("#movers")).to_have_attribute("data-points", "2")
         expect(dashboard.locator("#portfolio")).to_have_attribute(
-            "data-points", re.compile(f"^({snapshots_before}|{snapshots_before + 1})$")
+            "data-points", re.compile(f"^({snapshots_before}|{snapshots_before + 2})$")
         )
+        # one line per account the admin may read (both): the auth manager decides account by account
+        expect(dashboard.locator("#portfolio")).to_have_attribute("data-accounts", "binance_account_b,binance_default")
         page.screenshot(path=ARTIFACTS / "dashboard.png")
         traces = dashboard.locator("#candles").evaluate("chart => chart.data.map(trace => trace.type)")
         assert traces == ["candlestick", "bar"]  # Plotly drew a candlestick and its volume bars

@@ -289,9 +289,74 @@ def test_a_file_in_another_encoding_or_lacking_a_mapped_column_fails_its_source_
         body["error"] for body in webhook if body["event"] == "task_failed" and body["task_id"] == "stage_source"
     )
     assert errors == [
-        "balances.csv: column lockes missing (it has: assets, free, symbol); map the columns in the spec",
+        "balances.csv: column lockes missing (it has: assets, free, symbol); map the columns in the spec"
+        " or state captured_at, the moment the balances were read",
         "final/24hr.csv: cannot be read as CSV: not utf-8 text (byte 37)",
     ]
     assert task_tries(run.run_id)["stage_source"] == 1  # the file itself: not retried
     for table in ("fact_balance", "fact_ticker_24hr", "etl_import_state", "etl_import_log"):
         assert query(warehouse, f"SELECT COUNT(*) FROM {DB}.{table}") == [(0,)]
+
+
+def test_a_second_companys_warehouse_merges_with_its_own_account_and_provenance(
+    airflow_db: None,
+    warehouse: MySQLdb.Connection,
+    binance_conn: Sim,
+    webhook: list[dict],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Another warehouse of this same schema (another database): its balances become the account company_b, its
+    candles are confirmed by Binance like any others."""
+    from binance_airflow.warehouse.tables import TABLE_FILES
+
+    other = "company_b_dw_test"
+    cur = warehouse.cursor()
+    cur.execute(f"DROP DATABASE IF EXISTS {other}")
+    cur.execute(f"CREATE DATABASE {other}")
+    cur.execute(f"USE {other}")
+    for file in TABLE_FILES:  # each file: comment lines, then one CREATE TABLE
+        lines = (settings.SQL_DIR / file).read_text().splitlines()
+        cur.execute("\n".join(line for line in lines if not line.startswith("--")))
+    cur.execute("SET FOREIGN_KEY_CHECKS = 0")
+    start = datetime(2024, 3, 1, tzinfo=UTC)
+    candles = expected("ETHUSDT", "1h", start, start + timedelta(hours=6))
+    cur.executemany(
+        "INSERT INTO fact_kline (symbol, `interval`, open_time, open_time_ms, date_key, `open`, high, low, `close`, "
+        "volume, close_time) VALUES ('ETHUSDT', '1h', %s, %s, 0, %s, %s, %s, %s, %s, %s)",
+        [(talend.naive_utc(k[0]), k[0], *k[1:6], talend.naive_utc(k[6])) for k in candles],
+    )
+    cur.execute(
+        "INSERT INTO fact_balance (asset, snapshot_time, free, locked) VALUES ('BTC', '2024-03-01 12:00', 2, 0)"
+    )
+    warehouse.commit()
+    conn = {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "schema": other}
+    monkeypatch.setenv("AIRFLOW_CONN_COMPANY_B_DW", json.dumps(conn))
+    sources = {
+        "company_b_klines": {
+            "kind": "query",
+            "connection": "company_b_dw",
+            "query": "SELECT * FROM fact_kline WHERE `interval` = '1h'",
+            "target": "fact_kline",
+            "interval": "1h",
+        },
+        "company_b_balances": {
+            "kind": "table",
+            "connection": "company_b_dw",
+            "table": "fact_balance",
+            "target": "fact_balance",
+            "account": "company_b",
+        },
+    }
+    monkeypatch.setenv(
+        "AIRFLOW_VAR_BINANCE_IMPORT_SOURCES", json.dumps({"sources": sources, "groups": {"company_b": list(sources)}})
+    )
+    try:
+        assert run_import(sources=["company_b"]).state == "success"
+    finally:
+        cur.execute(f"DROP DATABASE IF EXISTS {other}")
+    report = import_report(webhook)["sources"]
+    assert report["company_b_klines"]["per_symbol"]["ETHUSDT"]["equal"] == 6
+    balances = query(warehouse, f"SELECT account, asset, free, source FROM {DB}.fact_balance")
+    assert balances == [("company_b", "BTC", Decimal("2"), "db:company_b_balances")]
+    accounts = query(warehouse, f"SELECT account, kind, connection_id FROM {DB}.dim_account")
+    assert accounts == [("company_b", "import", "company_b_dw")]

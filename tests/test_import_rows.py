@@ -131,7 +131,6 @@ def test_two_different_candles_at_one_open_time_are_both_rejected_and_a_repeat_i
         ({"name": "x", "kind": "table", "table": "t", "target": "fact_kline"}, "no connection"),
         ({"name": "x", "kind": "files", "files": "a", "target": "fact_kline", "encoding": "klingon"}, "encoding"),
         ({"name": "x", "kind": "files", "files": "a", "target": "fact_kline", "timezone": "Mars/Olympus"}, "IANA"),
-        ({"name": "x", "kind": "files", "files": "a", "target": "fact_balance"}, "no capture time"),
         ({"name": "x", "kind": "files", "files": "a", "target": "fact_kline", "columns": {"hi": "h"}}, "hi"),
         ({"name": "x", "kind": "files", "files": "a", "target": "fact_kline", "colour": 1}, "unknown keys colour"),
     ],

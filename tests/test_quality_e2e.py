@@ -44,7 +44,7 @@ def test_a_clean_run_passes_every_gate_and_each_load_emits_its_asset(
     assert {task: states[task] for task in CHECKS} == dict.fromkeys(CHECKS, "success")
     assert asset_events(run.run_id) == [
         f"binance_warehouse.{table}"
-        for table in ("dim_date", "dim_symbol", "fact_balance", "fact_kline", "fact_ticker_24hr")
+        for table in ("dim_account", "dim_date", "dim_symbol", "fact_balance", "fact_kline", "fact_ticker_24hr")
     ]
     assert failures(webhook) == {}
     assert summary(webhook)["status"] == "success"

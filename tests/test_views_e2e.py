@@ -11,6 +11,7 @@ from decimal import Decimal
 import MySQLdb
 import pytest
 
+from include import settings
 from tests.conftest import WAREHOUSE_DB, Sim
 from tests.dag_runs import DAY, expected, query, run_dag
 
@@ -41,12 +42,14 @@ def daily_bars(symbol: str) -> dict:
 def loaded(airflow_db: None, sim_url: str) -> MySQLdb.Connection:
     """BTCUSDT and ETHUSDT at 1h from three days before this month to today, with the ticker and balances."""
     monkeypatch = pytest.MonkeyPatch()
-    from tests.conftest import connection_uri
+    from tests.conftest import ACCOUNT_B, connection_uri
 
     conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="")
     conn.cursor().execute(f"DROP DATABASE IF EXISTS {WAREHOUSE_DB}")
     Sim(sim_url).reset()
     monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", connection_uri(sim_url))
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_COMPANY_B", connection_uri(sim_url, key=ACCOUNT_B[:2]))
+    monkeypatch.setattr(settings, "ACCOUNTS", ["binance_default", "binance_company_b"])
     try:
         assert run_dag(START, END, ["BTCUSDT", "ETHUSDT"]) == "success"
         yield conn
@@ -100,12 +103,42 @@ def test_top_movers_rank_the_latest_ticker_snapshot(loaded: MySQLdb.Connection):
     assert [(row[1], row[2]) for row in got] == [(1, 2), (2, 1)]
 
 
-def test_portfolio_value_prices_each_balance_in_usdt(loaded: MySQLdb.Connection):
-    balances = query(loaded, f"SELECT asset, free + locked, snapshot_time FROM {WAREHOUSE_DB}.fact_balance")
+def test_two_accounts_balances_load_side_by_side_each_priced_in_usdt(loaded: MySQLdb.Connection):
+    free = query(loaded, f"SELECT account, asset, free FROM {WAREHOUSE_DB}.fact_balance ORDER BY 1, 2")
+    assert free == [
+        ("binance_company_b", "BNB", Decimal("3")),
+        ("binance_company_b", "BTC", Decimal("0.5")),
+        ("binance_company_b", "USDT", Decimal("250.5")),
+        ("binance_default", "BTC", Decimal("1.5")),
+        ("binance_default", "ETH", Decimal("20")),
+        ("binance_default", "USDT", Decimal("12345.6789")),
+    ]  # each account's own balances, as the simulator holds them for its key pair
+    balances = query(loaded, f"SELECT account, asset, free + locked FROM {WAREHOUSE_DB}.fact_balance")
     prices = dict(query(loaded, f"SELECT symbol, last_price FROM {WAREHOUSE_DB}.fact_ticker_24hr"))
-    want = {asset: (qty, Decimal(1) if asset == "USDT" else prices[asset + "USDT"]) for asset, qty, _ in balances}
-    got = query(loaded, f"SELECT asset, quantity, price_usdt, value_usdt FROM {WAREHOUSE_DB}.v_portfolio_value")
-    assert {asset: (qty, price) for asset, qty, price, _ in got} == want
-    assert sorted(want) == ["BTC", "ETH", "USDT"]
-    for _, qty, price, value in got:
-        assert value == qty * price
+    price = {asset: Decimal(1) if asset == "USDT" else prices.get(asset + "USDT") for _, asset, _ in balances}
+    assert price["BNB"] is None  # no BNBUSDT price in this warehouse: unpriced, not guessed
+    got = query(
+        loaded, f"SELECT account, asset, quantity, price_usdt, value_usdt FROM {WAREHOUSE_DB}.v_portfolio_by_account"
+    )
+    assert sorted(got, key=str) == sorted(
+        ((a, s, q, price[s], None if price[s] is None else q * price[s]) for a, s, q in balances), key=str
+    )
+    accounts = query(loaded, f"SELECT account, kind, connection_id FROM {WAREHOUSE_DB}.dim_account ORDER BY 1")
+    assert accounts == [
+        ("binance_company_b", "binance", "binance_company_b"),
+        ("binance_default", "binance", "binance_default"),
+    ]
+
+
+def test_the_consolidated_portfolio_sums_every_accounts_latest_snapshot(loaded: MySQLdb.Connection):
+    by_account = query(loaded, f"SELECT asset, quantity, value_usdt FROM {WAREHOUSE_DB}.v_portfolio_by_account")
+    want: dict = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
+    for asset, quantity, value in by_account:
+        want[asset][0] += 1
+        want[asset][1] += quantity
+        want[asset][2] = None if value is None or want[asset][2] is None else want[asset][2] + value
+    got = query(loaded, f"SELECT asset, accounts, quantity, value_usdt FROM {WAREHOUSE_DB}.v_portfolio_consolidated")
+    assert {asset: [n, q, v] for asset, n, q, v in got} == dict(want)
+    assert dict((a, n) for a, n, _, _ in got) == {"BNB": 1, "BTC": 2, "ETH": 1, "USDT": 2}
+    per_snapshot = query(loaded, f"SELECT SUM(value_usdt) FROM {WAREHOUSE_DB}.v_portfolio_value")
+    assert per_snapshot == [(sum(v for _, _, v in by_account if v is not None),)]  # BNB unpriced: no value

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import MySQLdb
@@ -176,6 +177,37 @@ def test_a_warehouse_from_before_the_source_column_is_upgraded_in_place(schema: 
     assert upgrade_schema(WAREHOUSE_DB) == ["fact_kline.source", "fact_balance.source"]
     assert upgrade_schema(WAREHOUSE_DB) == []
     assert rows_of(schema, "SELECT asset, source FROM fact_balance") == [("BTC", "binance_api")]
+
+
+def test_a_warehouse_from_before_accounts_is_upgraded_in_place_its_balances_the_default_accounts(
+    schema: MySQLdb.Connection,
+):
+    """fact_balance keyed by (asset, snapshot_time), as an older release made it: upgrade_schema adds `account`
+    (old rows: binance_default), widens the key and adds the account to dim_account; then a second account's
+    balance of the same asset at the same moment no longer collides."""
+    cur = schema.cursor()
+    cur.execute("DROP TABLE fact_balance")
+    cur.execute(
+        "CREATE TABLE fact_balance (asset VARCHAR(20) NOT NULL, snapshot_time DATETIME(3) NOT NULL, "
+        "free DECIMAL(36,8) NOT NULL, locked DECIMAL(36,8) NOT NULL, source VARCHAR(128) NOT NULL DEFAULT "
+        "'binance_api', PRIMARY KEY (asset, snapshot_time))"
+    )
+    cur.execute("INSERT INTO fact_balance (asset, snapshot_time, free, locked) VALUES ('BTC', '2024-01-01', 1, 0)")
+    schema.commit()
+    assert upgrade_schema(WAREHOUSE_DB) == ["fact_balance.account", "fact_balance key (account, asset, snapshot_time)"]
+    assert upgrade_schema(WAREHOUSE_DB) == []
+    assert rows_of(schema, "SELECT account, asset, free FROM fact_balance") == [
+        ("binance_default", "BTC", Decimal("1"))
+    ]
+    assert rows_of(schema, "SELECT account, kind, connection_id FROM dim_account") == [
+        ("binance_default", "binance", "binance_default")
+    ]
+    cur.execute(
+        "INSERT INTO fact_balance (account, asset, snapshot_time, free, locked) "
+        "VALUES ('other', 'BTC', '2024-01-01', 2, 0)"
+    )
+    schema.commit()
+    assert rows_of(schema, "SELECT COUNT(*) FROM fact_balance") == [(2,)]
 
 
 def test_the_database_is_the_env_override_else_the_connections_schema_else_binance_dw(

@@ -63,6 +63,16 @@ def parse_outages(text: str) -> list[Outage]:
     return outages
 
 
+def parse_account(item: str) -> tuple[str, str, dict[str, int]]:
+    """``KEY:SECRET:ASSET=AMOUNT,...`` (amounts as decimals) -> one more account the server knows."""
+    try:
+        key, secret, holdings = item.split(":", 2)
+        balances = {a.upper(): round(float(v) * 10**8) for a, v in (h.split("=") for h in holdings.split(",") if h)}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected KEY:SECRET:ASSET=AMOUNT,..., got {item!r}") from None
+    return key, secret, balances
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m include.binance_sim", description=__doc__)
     parser.add_argument("--port", type=int, default=8999)
@@ -74,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--api-key", default="sim-api-key")
     parser.add_argument("--api-secret", default="sim-api-secret")
+    parser.add_argument(
+        "--account", action="append", default=[], type=parse_account, help="KEY:SECRET:BTC=1.5,... another account"
+    )
     parser.add_argument("--cached-archives", type=int, default=48, help="archive files kept once built")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
@@ -87,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         weight_limit=args.weight_limit,
         api_key=args.api_key,
         api_secret=args.api_secret,
+        more_accounts=args.account,
         latency_ms=args.latency_ms,
         quiet=not args.verbose,
         cached_archives=args.cached_archives,

@@ -141,6 +141,7 @@ class SimServer(ThreadingHTTPServer):
         api_key: str = "sim-api-key",
         api_secret: str = "sim-api-secret",
         balances: dict[str, int] | None = None,
+        more_accounts: list[tuple[str, str, dict[str, int]]] | None = None,
         latency_ms: float = 0.0,
         quiet: bool = True,
         cached_archives: int = 48,
@@ -153,10 +154,11 @@ class SimServer(ThreadingHTTPServer):
         self.stated_weight_limit: int | None = None
         self.extra_listed: list[str] = []
         self.limiter = WeightLimiter(weight_limit)
-        self.api_key, self.api_secret = api_key, api_secret
         self.balances = (
             balances if balances is not None else {"BTC": 150_000_000, "ETH": 2_000_000_000, "USDT": 1_234_567_890_000}
         )
+        # API key -> (secret, balances in 1e-8 units): the main account, and any more (one per API key pair)
+        self.accounts = {api_key: (api_secret, self.balances)} | {k: (s, b) for k, s, b in more_accounts or []}
         self.latency_ms = latency_ms
         self.clock_skew_ms = 0
         self.quiet = quiet
@@ -424,8 +426,9 @@ class _Handler(BaseHTTPRequestHandler):
         key = self.headers.get("X-MBX-APIKEY")
         if not key:
             raise ApiError(401, -2014, "API-key format invalid.")
-        if key != self.server.api_key:
+        if key not in self.server.accounts:
             raise ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
+        secret, balances = self.server.accounts[key]
         timestamp = _timestamp(params, "timestamp")
         if timestamp is None:
             raise _mandatory("timestamp")
@@ -444,11 +447,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not signature:
             raise _mandatory("signature")
         payload = "&".join(p for p in query.split("&") if not p.startswith("signature="))
-        expected = hmac.new(self.server.api_secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
         self.server.signatures.append(signature)
         if not hmac.compare_digest(expected, signature.lower()):
             raise ApiError(400, -1022, "Signature for this request is not valid.")
-        balances = self.server.balances
         if params.get("omitZeroBalances") == "true":
             balances = {a: u for a, u in balances.items() if u}
         return payloads.account(balances, now)

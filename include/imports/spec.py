@@ -23,7 +23,7 @@ FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("open_time", "open", "high", "low", "close", "volume"),
         ("close_time", "quote_volume", "trades", "taker_buy_base_volume", "taker_buy_quote_volume"),
     ),
-    "fact_balance": (("asset", "free", "locked"), ("snapshot_time",)),
+    "fact_balance": (("asset", "free", "locked"), ("snapshot_time", "account")),
     "fact_ticker_24hr": (
         (
             "priceChange",
@@ -68,6 +68,7 @@ KNOWN_KEYS = {
     "not_served",
     "on_conflict",
     "cursor",
+    "account",
 }
 
 
@@ -98,6 +99,7 @@ class SourceSpec:
     not_served: str = "keep"  # klines Binance does not serve: keep them (source = the import) or reject them
     on_conflict: str = "reject"  # vs the warehouse's row: reject (both values kept), keep_existing, overwrite
     cursor: str = ""  # table/query: a column that only grows (the watermark); "" = read everything each time
+    account: str = ""  # balances: the account they belong to ("" = an account column, else the default account)
     description: str = ""
 
     @property
@@ -142,6 +144,12 @@ def _symbol(name: str, value: Any) -> tuple[str, str]:
         if how in ("column", "value") and isinstance(what, str) and what:
             return (how, what.upper() if how == "value" else what)
     raise SpecError(f"source {name!r}: symbol must be file_name, {{column: NAME}} or {{value: SYMBOL}}, not {value!r}")
+
+
+def _account(name: str, value: Any) -> str:
+    if value and (not isinstance(value, str) or not NAME.match(value)):
+        raise SpecError(f"source {name!r}: account {value!r} must be lower-case letters, digits and _ (at most 48)")
+    return value or ""
 
 
 def source_spec(raw: Any, overrides: dict[str, Any] | None = None) -> SourceSpec:
@@ -191,11 +199,6 @@ def source_spec(raw: Any, overrides: dict[str, Any] | None = None) -> SourceSpec
     except LookupError:
         raise SpecError(f"source {name!r}: encoding {encoding!r} is unknown (e.g. utf-8, latin-1)") from None
     captured_at = _time_ms(name, "captured_at", spec.get("captured_at"))
-    if target == "fact_balance" and captured_at is None and "snapshot_time" not in columns:
-        raise SpecError(
-            f"source {name!r}: its balances carry no capture time: state captured_at "
-            "(an ISO datetime with offset, e.g. trigger with captured_at 2024-01-05T23:00:00+01:00)"
-        )
     if spec.get("format"):
         _choice(name, "format", spec["format"], FORMATS)
     symbol = _symbol(name, spec.get("symbol", {"column": "symbol"}))
@@ -221,6 +224,7 @@ def source_spec(raw: Any, overrides: dict[str, Any] | None = None) -> SourceSpec
         not_served=_choice(name, "not_served", spec.get("not_served", "keep"), NOT_SERVED),
         on_conflict=_choice(name, "on_conflict", spec.get("on_conflict", "reject"), ON_CONFLICT),
         cursor=_text(name, "cursor", spec.get("cursor", "")),
+        account=_account(name, spec.get("account", "")),
         description=_text(name, "description", spec.get("description", "")),
     )
 

@@ -4,7 +4,7 @@ A file is a table with a header naming its columns (a JSON file: a list of objec
 - klines: ``symbol, interval, open_time, open, high, low, close, volume`` and optionally ``close_time,
   quote_volume, trades, taker_buy_base_volume, taker_buy_quote_volume``; times as epoch milliseconds or
   ISO UTC datetimes;
-- balances: ``asset, free, locked, snapshot_time``.
+- balances: ``asset, free, locked, snapshot_time`` and optionally ``account`` (else the default account).
 Rows go through the same validation as the API's (``klines.transform_klines``, ``snapshots.balance_rows``).
 Any invalid row rejects the whole file with the reasons: a file is loaded completely or not at all. A reason
 names the row and the problem, never the file's content (a header or a cell may hold anything, a secret too).
@@ -24,6 +24,7 @@ from typing import Any
 
 from include.intervals import next_open, validate_interval
 from include.run_window import normalise_symbols
+from include.settings import DEFAULT_ACCOUNT
 from include.transforms import klines, snapshots
 from include.transforms.archive import ArchiveIntegrityError, check_zip
 from include.validation import InvalidValue, problem_of
@@ -192,12 +193,13 @@ def _balances(records: list[dict[str, Any]], source: str) -> ParsedFile:
                 "free": _text(record["free"]),
                 "locked": _text(record["locked"]),
             }
-            rows += snapshots.balance_rows({"balances": [balance]}, snapshot_ms, source)
+            account = _text(record.get("account")) or DEFAULT_ACCOUNT
+            rows += snapshots.balance_rows({"balances": [balance]}, snapshot_ms, source, account)
         except (ValueError, TypeError) as err:
             reasons.append(f"row {line}: {problem_of(err)}")
-    keys = [(row[0], row[1]) for row in rows]
+    keys = [row[:3] for row in rows]
     if len(set(keys)) != len(keys):
-        reasons.append("an asset appears twice for the same snapshot_time")
+        reasons.append("an asset appears twice for the same account and snapshot_time")
     _raise_if(reasons)
     return ParsedFile("balances", rows, None)
 

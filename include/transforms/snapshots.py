@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from include.run_window import RunWindow
+from include.settings import DEFAULT_ACCOUNT
 from include.symbol_selection import is_name
 from include.transforms.klines import exact_decimal, sql_datetime
 from include.validation import InvalidValue
@@ -28,7 +29,8 @@ TICKER_COLUMNS = (
     "window_close_time",
     "source",
 )
-BALANCE_COLUMNS = ("asset", "snapshot_time", "free", "locked", "source")
+BALANCE_COLUMNS = ("account", "asset", "snapshot_time", "free", "locked", "source")
+ACCOUNT_COLUMNS = ("account", "kind", "connection_id")  # kind: binance (read by the ETL) or import
 
 
 def symbol_rows(exchange_info: dict[str, Any], wanted: list[str]) -> list[tuple[Any, ...]]:
@@ -74,8 +76,11 @@ def ticker_rows(tickers: list[dict[str, Any]], source: str = "binance_api") -> l
     return rows
 
 
-def balance_rows(account: dict[str, Any], snapshot_ms: int, source: str = "binance_api") -> list[tuple[Any, ...]]:
-    """fact_balance rows for every asset with a non-zero free or locked amount; ValueError names a bad one."""
+def balance_rows(
+    account: dict[str, Any], snapshot_ms: int, source: str = "binance_api", account_name: str = DEFAULT_ACCOUNT
+) -> list[tuple[Any, ...]]:
+    """fact_balance rows of ``account_name`` for every asset with a non-zero free or locked amount; ValueError
+    names a bad one."""
     rows = []
     for b in account.get("balances", []):
         asset = str(b.get("asset", ""))
@@ -90,7 +95,7 @@ def balance_rows(account: dict[str, Any], snapshot_ms: int, source: str = "binan
             problem = "free and locked must be non-negative numbers"
             raise InvalidValue(f"{asset}: free {b['free']} and locked {b['locked']} {problem}", problem)
         if free or locked:
-            rows.append((asset, sql_datetime(snapshot_ms), str(b["free"]), str(b["locked"]), source))
+            rows.append((account_name, asset, sql_datetime(snapshot_ms), str(b["free"]), str(b["locked"]), source))
     return rows
 
 
@@ -106,6 +111,15 @@ def stage_ticker(tickers: list[dict[str, Any]], _window: RunWindow) -> list[tupl
     return ticker_rows(tickers)
 
 
-def stage_balances(account: dict[str, Any], _window: RunWindow) -> list[tuple[Any, ...]]:
-    """Non-zero balances, stamped with Binance's server time when they were read (kept in the capture)."""
-    return balance_rows(account, account["server_time_ms"])
+def stage_balances(capture: dict[str, Any], _window: RunWindow) -> list[tuple[Any, ...]]:
+    """Non-zero balances of every account read, each stamped with Binance's server time when it was read."""
+    return [
+        row
+        for account in capture["accounts"]
+        for row in balance_rows(account, account["server_time_ms"], account_name=account["account"])
+    ]
+
+
+def stage_accounts(capture: dict[str, Any], _window: RunWindow) -> list[tuple[Any, ...]]:
+    """dim_account rows of the accounts read (each named by its connection)."""
+    return [(account["account"], "binance", account["account"]) for account in capture["accounts"]]

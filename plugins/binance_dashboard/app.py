@@ -1,8 +1,9 @@
 """The dashboard's FastAPI app: one static page (Plotly.js charts) and JSON endpoints over the warehouse.
 
-Every route requires a signed-in Airflow user (the api-server's JWT cookie or a bearer token); the account's
-balances also need the right to read the ``binance_default`` connection, whose API key they come from (with
-the simple auth manager: Op and Admin, not Viewer or User). Airflow's auth manager decides.
+Every route requires a signed-in Airflow user (the api-server's JWT cookie or a bearer token); an account's
+balances also need the right to read that account's connection, whose API key they come from (an imported
+account's source connection, else ``binance_default``; with the simple auth manager: Op and Admin, not Viewer
+or User). Airflow's auth manager decides, account by account.
 """
 
 from __future__ import annotations
@@ -90,18 +91,26 @@ def movers() -> list[dict[str, Any]]:
     return queries.movers()
 
 
-def may_read_the_account(user: GetUserDep) -> None:
-    """403 unless the user may read the connection holding the account's API key."""
-    details = ConnectionDetails(conn_id=settings.BINANCE_CONN_ID)
-    if not get_auth_manager().is_authorized_connection(method="GET", details=details, user=user):
+def _may_read(user: Any, conn_id: str) -> bool:
+    details = ConnectionDetails(conn_id=conn_id)
+    return get_auth_manager().is_authorized_connection(method="GET", details=details, user=user)
+
+
+def readable_accounts(user: GetUserDep) -> list[str]:
+    """The accounts whose connection the user may read; 403 when there is none (or, before any balances are
+    loaded, when the user may not read ``binance_default``)."""
+    known = queries.accounts(settings.BINANCE_CONN_ID)
+    readable = [a["account"] for a in known if _may_read(user, a["connection_id"])]
+    if not readable and (known or not _may_read(user, settings.BINANCE_CONN_ID)):
         raise HTTPException(
             403,
-            f"the account's balances need read access to the {settings.BINANCE_CONN_ID!r} "
-            "connection (an Op or Admin role)",
+            "balances need read access to their account's connection (an Op or Admin role): "
+            f"{', '.join(sorted({a['connection_id'] for a in known})) or settings.BINANCE_CONN_ID}",
         )
+    return readable
 
 
-@app.get("/api/portfolio", dependencies=[Depends(may_read_the_account)])
-def portfolio() -> list[dict[str, Any]]:
-    """Account value in USDT per balance snapshot."""
-    return queries.portfolio()
+@app.get("/api/portfolio")
+def portfolio(accounts: Annotated[list[str], Depends(readable_accounts)]) -> list[dict[str, Any]]:
+    """Account value in USDT per account and balance snapshot, for the accounts the user may see."""
+    return queries.portfolio(accounts) if accounts else []

@@ -45,8 +45,14 @@ def movers() -> list[dict[str, Any]]:
     return _records("movers")
 
 
-def portfolio() -> list[dict[str, Any]]:
-    return _records("portfolio")
+def accounts(default_connection: str) -> list[dict[str, Any]]:
+    """Every account with its connection (``default_connection`` for an account imported without one)."""
+    return _records("accounts", {"default_connection": default_connection})
+
+
+def portfolio(accounts: list[str]) -> list[dict[str, Any]]:
+    """Value per account and snapshot of ``accounts`` (at least one)."""
+    return _records("portfolio", {"accounts": tuple(accounts)})
 
 
 def forecast(symbol: str) -> list[dict[str, Any]]:

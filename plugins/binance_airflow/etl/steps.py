@@ -76,17 +76,24 @@ def extract_ticker(window: RunWindow, folder: Path, hook: BinanceHook) -> str | 
     return str(path)
 
 
-def extract_account(window: RunWindow, folder: Path, hook: BinanceHook) -> str | None:
-    """SIGNED account balances; None (skip) without an API key or for historical windows."""
-    if not hook.has_credentials:
-        log.info("connection %s has no API key/secret: skipping balances", hook.http_conn_id)
-        return None
+def extract_account(window: RunWindow, folder: Path, hooks: list[BinanceHook]) -> str | None:
+    """SIGNED balances of every account (``hooks``: one per connection of ``BINANCE_ETL_ACCOUNTS``) into one capture;
+    an account without an API key is skipped (logged); None (skip) when none has one, or for historical windows."""
     if not window.is_recent:
         log.info("historical window: balances are a live snapshot, so they are not captured")
         return None
-    account = hook.account()
+    accounts = []
+    for hook in hooks:
+        if not hook.has_credentials:
+            log.info("connection %s has no API key/secret: skipping its balances", hook.http_conn_id)
+            continue
+        balances = hook.account().get("balances", [])
+        accounts.append({"account": hook.http_conn_id, "balances": balances, "server_time_ms": hook.server_time_ms()})
+    if not accounts:
+        return None
     path = raw_capture(folder, ACCOUNT)
-    write_json(path, {"balances": account.get("balances", []), "server_time_ms": hook.server_time_ms()})
+    write_json(path, {"accounts": accounts})
+    log.info("balances of %d account(s): %s", len(accounts), ", ".join(a["account"] for a in accounts))
     return str(path)
 
 

@@ -151,9 +151,10 @@ def with_columns(spec: SourceSpec, records: Iterable[dict[str, Any]], where: str
     first = True
     for record in records:
         if first and (missing := missing_columns(record, spec)):
+            hint = " or state captured_at, the moment the balances were read" if spec.target == "fact_balance" else ""
             raise SourceUnreadable(
                 f"{where}: column {', '.join(missing)} missing (it has: {', '.join(sorted(record))[:300]}); "
-                "map the columns in the spec"
+                f"map the columns in the spec{hint}"
             )
         first = False
         yield record

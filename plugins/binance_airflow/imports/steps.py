@@ -21,7 +21,7 @@ from binance_airflow.binance.hook import BinanceHook
 from binance_airflow.etl.run_folder import inside, run_dir
 from binance_airflow.imports import sources
 from binance_airflow.warehouse.connection import warehouse_hook
-from binance_airflow.warehouse.loads import LoadResult, compare_staged, record_rejects, upsert_csv
+from binance_airflow.warehouse.loads import LoadResult, compare_staged, insert_new, record_rejects, upsert_csv
 from binance_airflow.warehouse.tables import TABLES
 from include import settings
 from include.imports import rows as source_rows
@@ -217,7 +217,7 @@ def _stage_klines(
                 rejects.extend(arrays)
                 continue
             series = _checked_series(spec, symbol, arrays, known_interval, listed, carried.get(symbol))
-            carried[symbol] = series
+            carried[symbol] = Series(symbol, series.interval, last=series.last)  # not its rows: memory stays bounded
             rejects.extend(series.rejects)
             counts = {"interval": series.interval, "read": series.read, "rejected": len(series.rejects)}
             counts["duplicates"] = series.duplicates
@@ -252,6 +252,7 @@ def _stage_klines(
         "totals": dict(totals),
         "interval": intervals.most_common(1)[0][0] if intervals else known_interval,
         "dims": [name for name in ("dim_date", "dim_symbol") if (folder / f"{name}.csv").exists()],
+        "open_range": [min(hours), max(hours)] if hours else None,
         "exported_at": sql_datetime(exported),
     }
 
@@ -344,8 +345,14 @@ def _stage_snapshots(
             by_key.setdefault(key, row)
     rows = [row for key, row in by_key.items() if key not in clashing]
     written = write_csv(folder / f"{spec.target}.csv", table.columns, rows)
+    dims = []
+    if spec.target == "fact_balance" and rows:
+        accounts = [(a, "import", spec.connection or None) for a in sorted({row[0] for row in rows})]
+        write_csv(folder / "dim_account.csv", snapshots.ACCOUNT_COLUMNS, accounts)
+        dims.append("dim_account")
     symbols = sorted({row[0] for row in rows}) if listed else []
     if symbols:
+        dims.append("dim_symbol")
         write_csv(
             folder / "dim_symbol.csv",
             snapshots.SYMBOL_COLUMNS,
@@ -357,7 +364,7 @@ def _stage_snapshots(
         "rows": written,
         "rejected": len(rejects),
         "zero_skipped": zero,
-        "dims": ["dim_symbol"] if symbols else [],
+        "dims": dims,
     }
 
 
@@ -371,9 +378,15 @@ def load(staged_ref: dict[str, Any], run_id: str) -> dict[str, Any]:
     db = warehouse_hook()
     for name in staged["dims"]:
         path = folder / f"{name}.csv"
-        upsert_csv(db, TABLES[name], path, len(read_csv(path)[1]), run_id)
+        if name == "dim_account":  # an account the warehouse already knows keeps its kind and connection
+            insert_new(db, TABLES[name], read_csv(path)[1])
+        else:
+            upsert_csv(db, TABLES[name], path, len(read_csv(path)[1]), run_id)
     table = TABLES[spec.target]
-    kept, rows, conflicts = _apply_conflicts(db, table, Path(staged["csv"]), staged["rows"], spec.on_conflict)
+    if _may_overlap(db, staged):
+        kept, rows, conflicts = _apply_conflicts(db, table, Path(staged["csv"]), staged["rows"], spec.on_conflict)
+    else:  # the warehouse holds none of these candles: nothing to compare (a big first import skips a pass)
+        kept, rows, conflicts = Path(staged["csv"]), staged["rows"], []
     rejects = _read_rejects(folder / "rejects.csv")
     if spec.on_conflict == "reject":
         rejects += [_conflict_reject(table, ours, theirs) for ours, theirs in conflicts]
@@ -420,6 +433,23 @@ def load(staged_ref: dict[str, Any], run_id: str) -> dict[str, Any]:
     return report
 
 
+def _may_overlap(db: Any, staged: dict[str, Any]) -> bool:
+    """Whether the warehouse may already hold rows of this staging file (klines: any candle of its symbols in
+    its range of open times; other tables: always compared, they are small)."""
+    if "open_range" not in staged:
+        return True
+    if staged["open_range"] is None:
+        return False
+    symbols = sorted(staged["per_symbol"])
+    first, last = (sql_datetime(ms) for ms in staged["open_range"])
+    marks = ", ".join(["%s"] * len(symbols))
+    found = db.get_first(
+        f"SELECT EXISTS (SELECT 1 FROM fact_kline WHERE symbol IN ({marks}) AND open_time BETWEEN %s AND %s)",
+        parameters=(*symbols, first, last),
+    )
+    return bool(found[0])
+
+
 def _read_rejects(path: Path) -> list[tuple[Any, ...]]:
     return [
         (symbol, interval, int(open_ms) if open_ms not in ("", r"\N") else None, reason, raw)
@@ -464,7 +494,7 @@ def _conflict_reject(table: Any, ours: tuple[Any, ...], theirs: tuple[Any, ...])
         for i, name in enumerate(table.columns)
         if name != "source" and ours[i] != theirs[i]
     ]
-    symbol = str(ours[0])
+    symbol = str(ours[table.columns.index("symbol" if "symbol" in table.columns else "asset")])
     open_ms = ours[table.columns.index("open_time_ms")] if "open_time_ms" in table.columns else None
     interval = ours[1] if table.name == "fact_kline" else ""
     reason = f"differs from the warehouse's row ({'; '.join(fields)}); policy on_conflict: reject"

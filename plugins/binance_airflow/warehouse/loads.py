@@ -225,6 +225,17 @@ def upsert_rows(cur: Any, spec: Table, rows: Sequence[Sequence[Any]]) -> None:
         cur.executemany(f"INSERT INTO `{spec.name}` ({cols}) VALUES ({marks}) {_on_duplicate(spec)}", rows)
 
 
+def insert_new(hook: MySqlHook, spec: Table, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert the ``rows`` (``spec``'s columns; ``\\N`` is NULL) whose key ``spec``'s table lacks; the others stay."""
+    cols = ", ".join(f"`{c}`" for c in spec.columns)
+    marks = ", ".join(["%s"] * len(spec.columns))
+    with transaction(hook) as cur:
+        cur.executemany(
+            f"INSERT IGNORE INTO `{spec.name}` ({cols}) VALUES ({marks})",
+            [[None if v == r"\N" else v for v in row] for row in rows],
+        )
+
+
 def record_rejects(
     hook: MySqlHook,
     run_id: str,

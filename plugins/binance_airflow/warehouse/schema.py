@@ -1,5 +1,5 @@
-"""The warehouse's set-up: create the database, apply include/sql (the registry's tables, then the views), add the
-columns newer than an existing warehouse; outside Airflow in one call, inside every DAG as three tasks."""
+"""The warehouse's set-up: create the database, apply include/sql's tables, upgrade an existing warehouse in place
+(columns and keys newer than it), then the views; outside Airflow in one call, inside every DAG as four tasks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.sdk import task
 
 from binance_airflow.warehouse.connection import DATABASE_TEMPLATE, database, warehouse_hook
-from binance_airflow.warehouse.tables import SCHEMA_FILES
+from binance_airflow.warehouse.tables import TABLE_FILES, VIEW_FILES
 from include import settings
 
 log = logging.getLogger(__name__)
@@ -29,13 +29,20 @@ ADDED_COLUMNS = (
     ("fact_kline", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
     ("fact_balance", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
     ("fact_ticker_24hr", "source", "VARCHAR(128) NOT NULL DEFAULT 'binance_api'"),
+    ("fact_balance", "account", f"VARCHAR(64) NOT NULL DEFAULT '{settings.DEFAULT_ACCOUNT}' FIRST"),
     ("etl_run_log", "unchanged", "INT NOT NULL DEFAULT 0 AFTER updated"),
     ("etl_reject", "batch", "VARCHAR(128) NOT NULL DEFAULT 'load' AFTER table_name"),
 )
 
 
+# Primary keys widened after the first release (fact_balance: one snapshot per account, no longer per asset).
+WIDENED_KEYS = (("fact_balance", ("account", "asset", "snapshot_time")),)
+
+
 def upgrade_schema(name: str, conn_id: str = settings.WAREHOUSE_CONN_ID) -> list[str]:
-    """Add any of ``ADDED_COLUMNS`` an existing warehouse lacks; returns what was added."""
+    """Add any of ``ADDED_COLUMNS`` an existing warehouse lacks, widen its primary keys to ``WIDENED_KEYS`` and
+    give every account with balances its ``dim_account`` row (the rows from before accounts belong to the
+    default account); returns what was changed."""
     hook = warehouse_hook(name, conn_id)
     added = []
     for table, column, definition in ADDED_COLUMNS:
@@ -48,6 +55,21 @@ def upgrade_schema(name: str, conn_id: str = settings.WAREHOUSE_CONN_ID) -> list
             hook.run(f"ALTER TABLE `{table}` ADD COLUMN `{column}` {definition}")
             log.info("added %s.%s", table, column)
             added.append(f"{table}.{column}")
+    for table, key in WIDENED_KEYS:
+        current = hook.get_first(
+            "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) FROM information_schema.STATISTICS "
+            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND INDEX_NAME = 'PRIMARY'",
+            parameters=(name, table),
+        )[0]
+        if current != ",".join(key):
+            columns = ", ".join(f"`{c}`" for c in key)
+            hook.run(f"ALTER TABLE `{table}` DROP PRIMARY KEY, ADD PRIMARY KEY ({columns})")
+            log.info("%s: primary key (%s), was (%s)", table, columns, current)
+            added.append(f"{table} key ({', '.join(key)})")
+    hook.run(
+        "INSERT IGNORE INTO dim_account (account, kind, connection_id) "
+        "SELECT DISTINCT account, 'binance', account FROM fact_balance"
+    )
     return added
 
 
@@ -60,13 +82,15 @@ def create_warehouse(name: str | None = None, conn_id: str = settings.WAREHOUSE_
     name = name or database()
     ensure_database(name, conn_id)
     hook = warehouse_hook(name, conn_id)
-    for file in SCHEMA_FILES:
+    for file in TABLE_FILES:
         hook.run((settings.SQL_DIR / file).read_text(), split_statements=True)
     upgrade_schema(name, conn_id)
+    for file in VIEW_FILES:
+        hook.run((settings.SQL_DIR / file).read_text(), split_statements=True)
 
 
 def warehouse_schema() -> Any:
-    """``create_database >> create_schema >> upgrade_warehouse``; returns the last task to wait on.
+    """``create_database >> create_schema >> upgrade_warehouse >> create_views``; returns the last task to wait on.
 
     The DAG must register ``warehouse.MACROS`` (the operators' database is rendered when they run).
     """
@@ -78,15 +102,19 @@ def warehouse_schema() -> Any:
 
     @task
     def upgrade_warehouse() -> list[str]:
-        """Add columns introduced since an existing warehouse was created (e.g. `source`)."""
+        """Add columns and widen keys introduced since an existing warehouse was created (e.g. `source`, `account`)."""
         return upgrade_schema(database())
 
-    create_schema = SQLExecuteQueryOperator(
-        task_id="create_schema",
-        conn_id=settings.WAREHOUSE_CONN_ID,
-        database=DATABASE_TEMPLATE,
-        sql=list(SCHEMA_FILES),  # a copy: rendering replaces the names with the file contents
-        split_statements=True,
-        doc_md="Applies `include/sql/*.sql` (CREATE TABLE IF NOT EXISTS, CREATE OR REPLACE VIEW).",
-    )
-    return create_database() >> create_schema >> upgrade_warehouse()
+    def apply(task_id: str, files: tuple[str, ...], doc: str) -> SQLExecuteQueryOperator:
+        return SQLExecuteQueryOperator(
+            task_id=task_id,
+            conn_id=settings.WAREHOUSE_CONN_ID,
+            database=DATABASE_TEMPLATE,
+            sql=list(files),  # a copy: rendering replaces the names with the file contents
+            split_statements=True,
+            doc_md=doc,
+        )
+
+    create_schema = apply("create_schema", TABLE_FILES, "Applies `include/sql/*.sql` (CREATE TABLE IF NOT EXISTS).")
+    create_views = apply("create_views", VIEW_FILES, "Applies `include/sql/views/*.sql` (CREATE OR REPLACE VIEW).")
+    return create_database() >> create_schema >> upgrade_warehouse() >> create_views

@@ -96,6 +96,7 @@ TABLES: dict[str, Table] = {
             dim_date.stage,
         ),
         Table("dim_symbol", snapshots.SYMBOL_COLUMNS, ("symbol",), None, EXCHANGE_INFO, snapshots.stage_symbols),
+        Table("dim_account", snapshots.ACCOUNT_COLUMNS, ("account",), None, ACCOUNT, snapshots.stage_accounts),
         Table(
             "fact_kline",
             klines.COLUMNS,
@@ -130,7 +131,7 @@ TABLES: dict[str, Table] = {
         Table(
             "fact_balance",
             snapshots.BALANCE_COLUMNS,
-            ("asset", "snapshot_time"),
+            ("account", "asset", "snapshot_time"),
             Gate(
                 _snapshot_scope("fact_balance"),
                 {
@@ -152,4 +153,6 @@ TABLES: dict[str, Table] = {
 }
 LOADED: list[Table] = [table for table in TABLES.values() if table.columns]
 VIEWS: tuple[str, ...] = tuple(sorted(path.stem for path in (settings.SQL_DIR / "views").glob("*.sql")))
-SCHEMA_FILES: tuple[str, ...] = (*(table.ddl for table in TABLES.values()), *(f"views/{view}.sql" for view in VIEWS))
+TABLE_FILES: tuple[str, ...] = tuple(table.ddl for table in TABLES.values())
+VIEW_FILES: tuple[str, ...] = tuple(f"views/{view}.sql" for view in VIEWS)  # after the tables' upgrade: they read it
+SCHEMA_FILES: tuple[str, ...] = (*TABLE_FILES, *VIEW_FILES)

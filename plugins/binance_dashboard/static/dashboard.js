@@ -64,10 +64,14 @@ async function drawPortfolio() {
     throw err;
   }
   if (!snapshots.length) return emptyNote("portfolio", "No balances loaded yet (needs an API key).");
-  await Plotly.newPlot("portfolio", [{
-    type: "scatter", mode: "lines+markers", x: snapshots.map((s) => s.snapshot_time),
-    y: snapshots.map((s) => s.value_usdt), name: "USDT",
-  }], { margin: { t: 10, r: 20, b: 40, l: 90 }, yaxis: { title: { text: "USDT" } } }, { responsive: true });
+  const accounts = [...new Set(snapshots.map((s) => s.account))];
+  await Plotly.newPlot("portfolio", accounts.map((account) => {
+    const own = snapshots.filter((s) => s.account === account);
+    return { type: "scatter", mode: "lines+markers", name: account,
+             x: own.map((s) => s.snapshot_time), y: own.map((s) => s.value_usdt) };
+  }), { margin: { t: 10, r: 20, b: 40, l: 90 }, yaxis: { title: { text: "USDT" } }, showlegend: accounts.length > 1 },
+  { responsive: true });
+  $("portfolio").dataset.accounts = accounts.join(",");
   drawn("portfolio", snapshots.length);
 }
 
