@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from include.imports.confirm import confirm, trusted
-from include.imports.rows import KLINE_ARRAY, kline_array, kline_series, moment_ms, number, ticker_row
+from include.imports.rows import KLINE_ARRAY, kline_array, kline_series, ticker_row
 from include.imports.spec import SpecError, resolve, source_spec
+from include.transforms.values import moment_ms, number
 from tests.conftest import ROOT
 
 SEED = ROOT.parent / "shared" / "data" / "seed" / "jsonfiles_klines"

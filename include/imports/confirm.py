@@ -12,18 +12,7 @@ from typing import Any
 from include.imports.rows import Series
 from include.transforms import klines
 
-COMPARED = (  # the fields of klines.COLUMNS a source claims, compared by value (decimals) or text (times)
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "close_time",
-    "quote_volume",
-    "trades",
-    "taker_buy_base_volume",
-    "taker_buy_quote_volume",
-)
+COMPARED = klines.ARRAY_FIELDS[1:]  # what a source claims of a candle besides its open time: compared by value
 _AT = {name: klines.COLUMNS.index(name) for name in COMPARED}
 _CLOSE = klines.COLUMNS.index("close_time")
 

@@ -18,7 +18,6 @@ import json
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,8 @@ from include.run_window import normalise_symbols
 from include.settings import DEFAULT_ACCOUNT
 from include.transforms import klines, snapshots
 from include.transforms.archive import ArchiveIntegrityError, check_zip
-from include.validation import InvalidValue, problem_of
+from include.transforms.values import moment_ms
+from include.validation import problem_of
 
 SUFFIXES = (".csv", ".json", ".xlsx")
 KLINE_REQUIRED = ("symbol", "interval", "open_time", "open", "high", "low", "close", "volume")
@@ -121,19 +121,7 @@ def parse(name: str, data: bytes, now_ms: int) -> ParsedFile:
 
 def _ms(value: Any, name: str) -> int:
     """Epoch milliseconds from an int, a digit string or an ISO datetime (naive = UTC)."""
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
-        return int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError:
-            problem = "is neither epoch milliseconds nor an ISO datetime"
-            raise InvalidValue(f"{name} {value!r} {problem}", f"{name} {problem}") from None
-    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp() * 1000)
+    return moment_ms(value, name, "UTC")
 
 
 def _text(value: Any) -> str | None:

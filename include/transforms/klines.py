@@ -29,6 +29,7 @@ COLUMNS = (
     "taker_buy_quote_volume",
     "source",
 )
+ARRAY_FIELDS = ("open_time", *COLUMNS[5:15])  # Binance's kline array, position by position, as COLUMNS names them
 API_SOURCE = "binance_api"
 REJECT_COLUMNS = ("symbol", "interval", "open_time_ms", "reason", "raw")
 

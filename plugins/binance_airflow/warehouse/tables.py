@@ -3,7 +3,8 @@
 Adding a table is one entry here and one ``include/sql/<name>.sql``. A table the ETL stages (it has ``columns``
 and a ``transform``) also gets from its entry its ``transform_<name>``, ``load_<name>``, ``check_<name>`` and
 ``publish_<name>`` tasks in binance_etl; the DDL's foreign keys order its load after the tables it references.
-Views are every ``include/sql/views/*.sql``, applied after the tables.
+Views are every ``include/sql/views/*.sql``, applied in name order after the tables and their upgrade (a view
+reading another sorts after it: ``v_portfolio_by_account`` before ``v_portfolio_value``).
 """
 
 from __future__ import annotations
