@@ -22,6 +22,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Any
 
+from harness.auth_manager import GRANTS_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -29,6 +31,8 @@ PG_DSN = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"
 DAG_IDS = ("binance_etl", "binance_forecast")
 USER, PASSWORD = "admin", "stack-" + secrets.token_hex(6)
 VIEWER, VIEWER_PASSWORD = "viewer", "stack-" + secrets.token_hex(6)  # the simple auth manager's read-only role
+# A viewer granted one connection more: the second Binance account's (harness/auth_manager.py)
+ANALYST, ANALYST_PASSWORD, ANALYST_GRANT = "analyst", "stack-" + secrets.token_hex(6), "binance_account_b"
 
 
 # What each component is not given on the CeleryExecutor stack, as docker-compose.yaml gives each service only
@@ -74,7 +78,8 @@ class AirflowStack:
         self.processes: list[tuple[str, subprocess.Popen, IO[str]]] = []
         self._token: str | None = None
         home.mkdir(parents=True, exist_ok=True)
-        (home / "passwords.json").write_text(json.dumps({USER: PASSWORD, VIEWER: VIEWER_PASSWORD}))
+        passwords = {USER: PASSWORD, VIEWER: VIEWER_PASSWORD, ANALYST: ANALYST_PASSWORD}
+        (home / "passwords.json").write_text(json.dumps(passwords))
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "BINANCE_ETL"))},
             **connections,
@@ -86,7 +91,9 @@ class AirflowStack:
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "socket.gethostname",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin,{VIEWER}:viewer",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin,{VIEWER}:viewer,{ANALYST}:viewer",
+            "AIRFLOW__CORE__AUTH_MANAGER": "harness.auth_manager.ConnectionGrantingAuthManager",
+            GRANTS_ENV: f"{ANALYST}={ANALYST_GRANT}",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
             "AIRFLOW__API__BASE_URL": self.url,
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),

@@ -21,7 +21,16 @@ from urllib.parse import quote, unquote
 import MySQLdb
 import pytest
 
-from harness.airflow_stack import ACCOUNT_B, PASSWORD, USER, VIEWER, VIEWER_PASSWORD, AirflowStack
+from harness.airflow_stack import (
+    ACCOUNT_B,
+    ANALYST,
+    ANALYST_PASSWORD,
+    PASSWORD,
+    USER,
+    VIEWER,
+    VIEWER_PASSWORD,
+    AirflowStack,
+)
 from include import settings
 from include.transforms.archive import path as archive_path
 from tests.conftest import ACCOUNT_B as ACCOUNT_B_KEYS
@@ -247,6 +256,13 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
         expect(hidden.locator("#candles")).to_have_attribute("data-points", str(shown))
         expect(hidden.locator("#portfolio")).to_have_attribute("data-points", "0")
         expect(hidden.locator("#portfolio")).to_contain_text("Balances are hidden")
+        # A viewer granted the second account's connection alone sees that account, and not the first
+        analyst = browser.new_context(viewport={"width": 1400, "height": 1300}).new_page()
+        analyst.set_default_timeout(30_000)
+        sign_in(analyst, stack, ANALYST, ANALYST_PASSWORD)
+        analyst.goto(stack.url + "/plugin/binance-dashboard")
+        own = analyst.frame_locator("iframe").first
+        expect(own.locator("#portfolio")).to_have_attribute("data-accounts", "binance_account_b")
         browser.close()
     portfolio = f"{stack.url}/binance-dashboard/api/portfolio"
     as_admin = {"Authorization": f"Bearer {stack.token()}"}
@@ -257,6 +273,9 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(urllib.request.Request(portfolio, headers=as_viewer), timeout=10)
     assert refused.value.code == 403
+    as_analyst = {"Authorization": f"Bearer {stack.token(ANALYST, ANALYST_PASSWORD)}"}
+    with urllib.request.urlopen(urllib.request.Request(portfolio, headers=as_analyst), timeout=10) as response:
+        assert {point["account"] for point in json.loads(response.read())} == {"binance_account_b"}
 
 
 def test_backfill_create_loads_exactly_the_days_asked_for_and_years_pass_through_exchange_outages(
