@@ -134,3 +134,18 @@ def test_a_time_no_datetime_can_hold_rejects_its_row_instead_of_failing_the_chun
     batch = klines.transform_klines([good, beyond], "ETHUSDT", "5m", NOW)
     assert len(batch.rows) == 1
     assert batch.rejects[0][3] == f"close time {10**30} is not between 1970 and 9999"
+
+
+def test_a_balances_file_may_name_each_rows_account_and_a_bad_name_rejects_it():
+    from include.transforms.file_sources import FileRejected, parse
+
+    data = (
+        b"asset,free,locked,snapshot_time,account\n"
+        b"BTC,1,0,2024-03-01T00:00:00,company_b\nBTC,2,0,2024-03-01T00:00:00,\n"
+    )
+    assert parse("b.csv", data, 0).rows == [
+        ("company_b", "BTC", "2024-03-01 00:00:00.000", "1", "0", "file:b.csv"),
+        ("binance_default", "BTC", "2024-03-01 00:00:00.000", "2", "0", "file:b.csv"),
+    ]
+    with pytest.raises(FileRejected, match="row 2: account is not an account name"):
+        parse("b.csv", data.replace(b"company_b", b"x' OR 1=1 --"), 0)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from include.imports.spec import FIELDS, NAME, SYMBOL_TARGETS, SourceSpec
+from include.imports.spec import FIELDS, SYMBOL_TARGETS, SourceSpec
 from include.intervals import FIXED_MS, next_open
 from include.settings import DEFAULT_ACCOUNT
 from include.transforms import klines, snapshots
@@ -180,8 +180,6 @@ def balance_row(record: dict[str, Any], spec: SourceSpec) -> tuple[Any, ...] | N
         "locked": number(field_of(record, spec, "locked"), "locked", spec.decimal),
     }
     account = spec.account or str(field_of(record, spec, "account", required=False) or "").strip() or DEFAULT_ACCOUNT
-    if not NAME.match(account) and account != DEFAULT_ACCOUNT:
-        raise InvalidValue(f"account {account[:40]!r} is not an account name", "account is not an account name")
     rows = snapshots.balance_rows({"balances": [balance]}, snapshot_ms, spec.provenance, account)  # type: ignore[arg-type]
     return rows[0] if rows else None
 

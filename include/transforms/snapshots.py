@@ -31,6 +31,7 @@ TICKER_COLUMNS = (
 )
 BALANCE_COLUMNS = ("account", "asset", "snapshot_time", "free", "locked", "source")
 ACCOUNT_COLUMNS = ("account", "kind", "connection_id")  # kind: binance (read by the ETL) or import
+ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a connection id, or an imported account's name
 
 
 def symbol_rows(exchange_info: dict[str, Any], wanted: list[str]) -> list[tuple[Any, ...]]:
@@ -81,6 +82,9 @@ def balance_rows(
 ) -> list[tuple[Any, ...]]:
     """fact_balance rows of ``account_name`` for every asset with a non-zero free or locked amount; ValueError
     names a bad one."""
+    if not ACCOUNT_NAME.match(account_name):
+        problem = "is not an account name (letters, digits, _ . -; at most 64)"
+        raise InvalidValue(f"account {account_name[:70]!r} {problem}", f"account {problem}")
     rows = []
     for b in account.get("balances", []):
         asset = str(b.get("asset", ""))
