@@ -10,7 +10,7 @@ import pytest
 from binance_airflow.warehouse.tables import SCHEMA_FILES
 from include.sql_files import sql
 from tests.conftest import WAREHOUSE_DB, Sim
-from tests.dag_runs import DAY, asset_events, failures, load_dag, summary, task_states, whole_run
+from tests.dag_runs import DAY, asset_events, failures, load_dag, summary, task_states, task_tries, whole_run
 
 pytestmark = pytest.mark.dag
 END = DAY + timedelta(days=2)  # recent enough for the ticker and balance snapshots
@@ -77,3 +77,12 @@ def test_a_null_price_and_a_stray_candle_fail_the_gate_naming_each_check(
         "fact_kline failed high_ge_low, rows_match_extracted, close_not_null on this run's rows"
     )
     assert summary(webhook)["failed_tasks"] == ["check_fact_kline"]
+    assert task_tries(run.run_id)["check_fact_kline"] == 1  # a failed check is not retried: the data stays as found
+
+
+def test_a_gate_is_retried_when_the_warehouse_cannot_be_reached_but_never_when_its_check_fails():
+    """A gate that loses the database (MariaDB restarting) must not fail the run: only a failed check does."""
+    dag = load_dag("binance_etl")
+    for task_id in CHECKS:
+        gate = dag.get_task(task_id)
+        assert gate.retries >= 1 and not gate.retry_on_failure, task_id

@@ -106,7 +106,9 @@ def quality_gate(table: str, gate: Gate) -> OneScanTableCheckOperator:
         checks={name: {"check_statement": WINDOW + statement} for name, statement in gate.checks.items()},
         conn_id=settings.WAREHOUSE_CONN_ID,
         database=DATABASE_TEMPLATE,
-        retries=0,  # retrying a check cannot change the data it found: a failed gate fails the run at once
+        # retrying a check cannot change the data it found: a failed gate fails the run at once (not retried),
+        # while a database that cannot be reached (restarting, a lost connection) is retried like any task
+        retry_on_failure=False,
         doc_md=f"Data-quality gate on `{table}` for this run, in one scan: "
         + ", ".join(f"`{name}`" for name in gate.checks)
         + ".",
