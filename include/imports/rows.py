@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from include import symbol_selection
 from include.imports.spec import FIELDS, SYMBOL_TARGETS, SourceSpec
 from include.intervals import FIXED_MS, next_open
 from include.settings import DEFAULT_ACCOUNT
@@ -49,8 +50,7 @@ def symbol_of(record: dict[str, Any], spec: SourceSpec, file_stem: str) -> str:
     how, what = spec.symbol
     symbol = {"file_name": file_stem, "value": what}.get(how) or str(record.get(what.lower()) or "")
     symbol = symbol.strip().upper()
-    if not symbol.isalnum() or len(symbol) > 32:
-        raise InvalidValue(f"symbol {symbol[:40]!r} is not a symbol name", "symbol is not a symbol name")
+    symbol_selection.check(symbol, patterns=False)  # the package's one rule for a symbol name
     return symbol
 
 

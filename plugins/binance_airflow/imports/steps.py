@@ -31,7 +31,7 @@ from include.imports.spec import SYMBOL_TARGETS, SourceSpec
 from include.intervals import HOUR_MS, next_open
 from include.transforms import dim_date, klines, snapshots
 from include.transforms.klines import sql_datetime
-from include.transforms.staging import read_csv, read_json, write_csv, write_json
+from include.transforms.staging import NULL, read_csv, read_json, write_csv, write_json
 
 log = logging.getLogger(__name__)
 DAG_ID = "binance_import"
@@ -452,7 +452,7 @@ def _may_overlap(db: Any, staged: dict[str, Any]) -> bool:
 
 def _read_rejects(path: Path) -> list[tuple[Any, ...]]:
     return [
-        (symbol, interval, int(open_ms) if open_ms not in ("", r"\N") else None, reason, raw)
+        (symbol, interval, int(open_ms) if open_ms not in ("", NULL) else None, reason, raw)
         for symbol, interval, open_ms, reason, raw in read_csv(path)[1]
     ]
 

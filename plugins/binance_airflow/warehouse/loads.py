@@ -17,6 +17,7 @@ from airflow.providers.mysql.hooks.mysql import MySqlHook
 
 from binance_airflow.warehouse.connection import transaction
 from binance_airflow.warehouse.tables import Table
+from include.transforms.staging import NULL
 
 log = logging.getLogger(__name__)
 
@@ -226,13 +227,14 @@ def upsert_rows(cur: Any, spec: Table, rows: Sequence[Sequence[Any]]) -> None:
 
 
 def insert_new(hook: MySqlHook, spec: Table, rows: Sequence[Sequence[Any]]) -> None:
-    """Insert the ``rows`` (``spec``'s columns; ``\\N`` is NULL) whose key ``spec``'s table lacks; the others stay."""
+    """Insert the ``rows`` (``spec``'s columns, as a staging CSV holds them) whose key ``spec``'s table lacks; the
+    others stay."""
     cols = ", ".join(f"`{c}`" for c in spec.columns)
     marks = ", ".join(["%s"] * len(spec.columns))
     with transaction(hook) as cur:
         cur.executemany(
             f"INSERT IGNORE INTO `{spec.name}` ({cols}) VALUES ({marks})",
-            [[None if v == r"\N" else v for v in row] for row in rows],
+            [[None if v == NULL else v for v in row] for row in rows],
         )
 
 
