@@ -19,12 +19,13 @@ import argparse
 import io
 import urllib.request
 import zipfile
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from benchmarks.common import (
     airflow_deployment,
+    archive_market,
     close_checksum,
     fresh_warehouse,
     parse_args,
@@ -37,11 +38,6 @@ from include import settings
 from include.transforms.archive import path as archive_path
 
 BENCH_DB = "binance_bench_archive_path"
-
-
-def months(count: int) -> list[str]:
-    """The first ``count`` months from January 2018, as archive labels."""
-    return [f"{2018 + m // 12}-{m % 12 + 1:02d}" for m in range(count)]
 
 
 def published(base: str, symbols: list[str], labels: list[str]) -> tuple[int, int]:
@@ -106,12 +102,7 @@ def main() -> None:
         help="with --airflow: kline batches loaded at once (BINANCE_ETL_KLINE_LOADS)",
     )
     args = parse_args(parser, {"years": 1 / 12, "symbols": 1})
-    majors = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT"]
-    symbols = (majors + [f"S{i:04d}USDT" for i in range(len(majors), args.symbols)])[: args.symbols]
-    labels = months(round(args.years * 12))
-    start = datetime(2018, 1, 1, tzinfo=UTC)
-    end_year, end_month = divmod(len(labels), 12)
-    end = datetime(2018 + end_year, end_month + 1, 1, tzinfo=UTC)
+    symbols, labels, start, end = archive_market(args.symbols, args.years)
     listed = ",".join(f"{s}@2018-01-01" for s in symbols)
     with simulator("--symbols", listed, "--cached-archives", str(len(symbols) * len(labels))) as (base, _):
         use_connections(base, BENCH_DB, archives=True)

@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,18 @@ def close_checksum(database: str, table: str = "fact_kline") -> tuple[int, int]:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+MAJORS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT"]
+
+
+def archive_market(symbols: int, years: float) -> tuple[list[str], list[str], datetime, datetime]:
+    """A market of ``symbols`` symbols (the majors, then S0005USDT…) over ``years`` of monthly archives from
+    January 2018: the symbols, the months' archive labels, and [start, end) in UTC."""
+    names = (MAJORS + [f"S{i:04d}USDT" for i in range(len(MAJORS), symbols)])[:symbols]
+    labels = [f"{2018 + m // 12}-{m % 12 + 1:02d}" for m in range(round(years * 12))]
+    end_year, end_month = divmod(len(labels), 12)
+    return names, labels, datetime(2018, 1, 1, tzinfo=UTC), datetime(2018 + end_year, end_month + 1, 1, tzinfo=UTC)
 
 
 def run_steps(symbols: list[str], interval: str, start_ms: int, end_ms: int) -> dict[str, float]:

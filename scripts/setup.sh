@@ -31,6 +31,20 @@ if ! mysqladmin --protocol=tcp -h127.0.0.1 -P3306 -uroot ping >/dev/null 2>&1; t
   done
   mysqladmin --protocol=tcp -h127.0.0.1 -P3306 -uroot ping >/dev/null
 fi
+# Size MariaDB for the warehouse (its defaults: a 128 MB buffer pool and a 96 MB redo log, for a fact table of
+# gigabytes): a quarter of the machine's memory, at most 8 GiB, for the buffer pool and a 1 GiB redo log. Raised
+# at run time (never lowered) and kept for the next start in a config file when the server reads one.
+pool=$(awk '/MemTotal/ {m = $2 * 1024 / 4; cap = 8 * 2 ^ 30; printf "%d", (m > cap ? cap : m)}' /proc/meminfo)
+redo=$((1 << 30))
+mysql --protocol=tcp -h127.0.0.1 -P3306 -uroot -e "SET GLOBAL innodb_buffer_pool_size = GREATEST(@@innodb_buffer_pool_size, $pool); SET GLOBAL innodb_log_file_size = GREATEST(@@innodb_log_file_size, $redo)"
+if [ -d /etc/mysql/mariadb.conf.d ] && [ -w /etc/mysql/mariadb.conf.d ]; then
+  cat > /etc/mysql/mariadb.conf.d/90-binance-warehouse.cnf <<EOF
+# written by scripts/setup.sh: the warehouse's sizes
+[mariadbd]
+innodb_buffer_pool_size = $pool
+innodb_log_file_size = $redo
+EOF
+fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "setup: starting PostgreSQL"

@@ -92,7 +92,28 @@ def assert_exact_candles(conn: MySQLdb.Connection, symbol: str, interval: str, s
         "ORDER BY open_time",
     )
     assert got == want
+    assert_summaries_exact(conn)
     return len(got)
+
+
+def assert_summaries_exact(conn: MySQLdb.Connection, database: str = WAREHOUSE_DB) -> None:
+    """Every series' daily summaries and coverage equal its candles (the binance_etl gate's SQL, over all days)."""
+    from binance_airflow.warehouse import summaries
+
+    conn.commit()
+    cur = conn.cursor()
+    cur.execute(f"USE {database}")
+    cur.execute(
+        "SELECT `interval`, GROUP_CONCAT(DISTINCT symbol), DATE(MIN(open_time)), DATE(MAX(open_time)) + INTERVAL 1 DAY "
+        "FROM fact_kline GROUP BY `interval`"
+    )
+    for interval, symbols, first, end in cur.fetchall():
+        cur.execute(f"SELECT {summaries.drift(symbols.split(','), interval, first, end)}")
+        assert cur.fetchone()[0] == 0, f"{interval}: summaries differ from the candles"
+    cur.execute("SELECT COUNT(*) FROM agg_kline_series")
+    series = cur.fetchone()[0]
+    cur.execute("SELECT COUNT(*) FROM (SELECT DISTINCT symbol, `interval` FROM fact_kline) AS held")
+    assert cur.fetchone()[0] == series
 
 
 def failures(webhook: list[dict]) -> dict[str, str]:

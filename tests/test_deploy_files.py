@@ -31,6 +31,8 @@ def test_compose_wires_airflow_to_the_warehouse_and_binance_connections():
     assert warehouse["host"] in services
     assert warehouse["schema"] == services[warehouse["host"]]["environment"]["MYSQL_DATABASE"] == "binance_dw"
     assert "--local-infile=1" in services[warehouse["host"]]["command"]
+    # sized for a fact table of gigabytes, not MySQL's 128 MB default buffer pool
+    assert any(arg.startswith("--innodb-buffer-pool-size=") for arg in services[warehouse["host"]]["command"])
     binance = env[f"AIRFLOW_CONN_{settings.BINANCE_CONN_ID.upper()}"]
     assert '"conn_type": "http"' in binance
     assert "${BINANCE_URL:-https://api.binance.com}" in binance  # the real API unless told otherwise

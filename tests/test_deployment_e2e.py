@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -35,7 +36,7 @@ from include import settings
 from include.transforms.archive import path as archive_path
 from tests.conftest import ACCOUNT_B as ACCOUNT_B_KEYS
 from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
-from tests.dag_runs import assert_exact_candles, query
+from tests.dag_runs import assert_exact_candles, expected, query
 
 pytestmark = pytest.mark.deployment
 CHROMIUM = "/usr/bin/chromium"
@@ -189,6 +190,16 @@ def test_celery_workers_share_one_runs_mapped_tasks(stack: AirflowStack, sim_url
     (ARTIFACTS / "celery_hostnames.json").write_text(json.dumps(where, indent=1))
 
 
+DAILY_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT"]
+
+
+def change(symbol: str, horizon: int, end: datetime) -> Decimal:
+    """The % change of ``symbol``'s last daily close before ``end`` over ``horizon`` days, from the server's candles."""
+    closes = {k[0]: Decimal(k[4]) for k in expected(symbol, "1d", end - timedelta(days=400), end)}
+    last = max(closes)
+    return (closes[last] / closes[last - horizon * 86_400_000] - 1) * 100
+
+
 def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
     stack: AirflowStack, warehouse: MySQLdb.Connection
 ):
@@ -213,6 +224,12 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
     assert triggered[0]["run_type"] == "asset_triggered"
     assert stack.wait_for_run(triggered[0]["dag_run_id"], dag_id="binance_forecast") == "success", stack.logs()
 
+    # daily candles over 400 days for the report's panels: four current pairs ranked over 30 and 365 days
+    daily = {"symbols": DAILY_SYMBOLS, "interval": "1d", "start": (end - timedelta(days=400)).isoformat()}
+    run = stack.api(
+        "POST", "/api/v2/dags/binance_etl/dagRuns", {"logical_date": None, "conf": {**daily, "end": end.isoformat()}}
+    )
+    assert stack.wait_for_run(run["dag_run_id"]) == "success", stack.logs()
     with pytest.raises(urllib.error.HTTPError) as anonymous:
         urllib.request.urlopen(f"{stack.url}/binance-dashboard/api/series", timeout=10)
     assert anonymous.value.code == 401
@@ -229,12 +246,14 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1300})
+        page = browser.new_page(viewport={"width": 1400, "height": 1900})
         page.set_default_timeout(30_000)
         sign_in(page, stack)
         page.get_by_role("link", name="Binance dashboard").first.click()
         page.wait_for_url("**/plugin/binance-dashboard")
         dashboard = page.frame_locator("iframe").first
+        dashboard.locator("#series").select_option("BTCUSDT|1h")
+        dashboard.locator("#controls button").click()
         expect(dashboard.locator("#candles")).to_have_attribute("data-points", str(shown))
         expect(dashboard.locator("#forecast")).to_have_attribute("data-points", "24")
         expect(dashboard.locator("#movers")).to_have_attribute("data-points", "2")
@@ -243,10 +262,29 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
         )
         # one line per account the admin may read (both): the auth manager decides account by account
         expect(dashboard.locator("#portfolio")).to_have_attribute("data-accounts", "binance_account_b,binance_default")
-        page.screenshot(path=ARTIFACTS / "dashboard.png")
         traces = dashboard.locator("#candles").evaluate("chart => chart.data.map(trace => trace.type)")
         assert traces == ["candlestick", "bar"]  # Plotly drew a candlestick and its volume bars
         expect(dashboard.locator("#status")).to_have_text("")
+        # the report's panels over the daily series: two years chosen, 400 daily candles drawn, the cards' volume,
+        # the top and worst pairs over 30 and 365 days as the server's own candles rank them
+        dashboard.locator("#series").select_option("BTCUSDT|1d")
+        dashboard.locator("#start").fill(f"{end - timedelta(days=730):%Y-%m-%d}")
+        dashboard.locator("#end").fill(f"{end:%Y-%m-%d}")
+        dashboard.locator("#controls button").click()
+        expect(dashboard.locator("#candles")).to_have_attribute("data-points", "400")
+        expect(dashboard.locator("#candles")).to_have_attribute("data-resolution", "1d")
+        candles = expected("BTCUSDT", "1d", end - timedelta(days=400), end)
+        volume = dashboard.locator("#cards").get_attribute("data-volume", timeout=30_000)
+        assert float(volume) == pytest.approx(float(sum(Decimal(k[5]) for k in candles)))
+        expect(dashboard.locator("#cards")).to_contain_text("Average price")
+        for horizon in (30, 365):
+            ranked = sorted(DAILY_SYMBOLS, key=lambda symbol: change(symbol, horizon, end), reverse=True)
+            panel = dashboard.locator(f"#top-worst-{horizon}")
+            expect(panel).to_have_attribute("data-points", str(len(DAILY_SYMBOLS)))
+            expect(panel).to_have_attribute("data-top", ranked[0])
+            expect(panel).to_have_attribute("data-worst", ranked[-1])
+        expect(dashboard.locator("#status")).to_have_text("")
+        page.screenshot(path=ARTIFACTS / "dashboard.png")
         # A viewer sees the market but not the account: the auth manager says who may read the balances.
         viewer = browser.new_context(viewport={"width": 1400, "height": 1300}).new_page()
         viewer.set_default_timeout(30_000)

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 
 from include import settings
 from tests.conftest import WAREHOUSE_DB, Sim
-from tests.dag_runs import asset_events, expected, load_dag, query, run_dag
+from tests.dag_runs import assert_summaries_exact, asset_events, expected, load_dag, query, run_dag
 
 pytestmark = pytest.mark.dag
 DAY = datetime(2024, 3, 1, tzinfo=UTC)
@@ -120,6 +120,7 @@ def test_good_files_load_whole_and_bad_files_are_rejected_whole_with_a_reason(
         f"WHERE open_time < '2024-03-02' GROUP BY source ORDER BY source",
     )
     assert sources == [("file:klines_a.csv", 6), ("file:klines_b.json", 6), ("file:klines_c.xlsx", 6)]
+    assert_summaries_exact(warehouse)  # the inbox's loads kept them too
     assert query(warehouse, f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline WHERE source = 'binance_api'")[0][0] == 2
     xlsx_nulls = query(
         warehouse,

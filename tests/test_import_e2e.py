@@ -17,7 +17,7 @@ import pytest
 from include import settings
 from tests import talend_legacy as talend
 from tests.conftest import WAREHOUSE_DB, Sim
-from tests.dag_runs import expected, load_dag, query, task_tries
+from tests.dag_runs import assert_summaries_exact, expected, load_dag, query, task_tries
 from tests.tcp_proxy import CuttingProxy
 
 pytestmark = pytest.mark.dag
@@ -130,6 +130,7 @@ def test_the_talend_database_migrates_with_one_trigger_and_binance_corrects_its_
     assert all(s["inserted"] == 0 and s["updated"] == 0 for s in again.values())
     assert again["talend_db_klines"]["rows_read"] < report["talend_db_klines"]["rows_read"]
     assert query(warehouse, f"SELECT COUNT(*), SUM(volume) FROM {DB}.fact_kline") == before
+    assert_summaries_exact(warehouse, DB)  # corrected, kept and rerun candles summarised exactly
 
 
 def test_the_talend_files_import_with_one_trigger(

@@ -10,7 +10,7 @@ import pytest
 from binance_airflow.warehouse.tables import SCHEMA_FILES
 from include.sql_files import sql
 from tests.conftest import WAREHOUSE_DB, Sim
-from tests.dag_runs import DAY, asset_events, failures, load_dag, summary, task_states, task_tries, whole_run
+from tests.dag_runs import DAY, asset_events, failures, load_dag, query, summary, task_states, task_tries, whole_run
 
 pytestmark = pytest.mark.dag
 END = DAY + timedelta(days=2)  # recent enough for the ticker and balance snapshots
@@ -26,7 +26,7 @@ def test_each_gate_reads_the_runs_rows_in_one_scan():
     assert sorted(task.task_id for task in gates) == CHECKS
     for gate in gates:
         assert gate.sql.count(f"FROM {gate.table} ") == 1, gate.sql
-    assert len(dag.get_task("check_fact_kline").checks) == 8
+    assert len(dag.get_task("check_fact_kline").checks) == 9
 
 
 def test_a_clean_run_passes_every_gate_and_each_load_emits_its_asset(
@@ -78,6 +78,21 @@ def test_a_null_price_and_a_stray_candle_fail_the_gate_naming_each_check(
     )
     assert summary(webhook)["failed_tasks"] == ["check_fact_kline"]
     assert task_tries(run.run_id)["check_fact_kline"] == 1  # a failed check is not retried: the data stays as found
+
+
+def test_summaries_that_differ_from_the_candles_fail_the_gate_by_name(
+    airflow_db: None, warehouse: MySQLdb.Connection, webhook: list[dict], binance_conn: Sim
+):
+    """A coverage row edited behind the writers' backs: the next run over those days recomputes the days, and
+    its gate still finds the series' coverage off and fails naming the check."""
+    assert whole_run(START, END, ["BTCUSDT"]).state == "success"
+    query(warehouse, f"UPDATE {WAREHOUSE_DB}.agg_kline_series SET candles = candles + 5 WHERE symbol = 'BTCUSDT'")
+    warehouse.commit()
+    run = whole_run(START, END, ["BTCUSDT"])
+    assert run.state == "failed"
+    assert failures(webhook)["check_fact_kline"].startswith(
+        "fact_kline failed summaries_match_candles on this run's rows"
+    )
 
 
 def test_a_gate_is_retried_when_the_warehouse_cannot_be_reached_but_never_when_its_check_fails():

@@ -119,6 +119,44 @@ def check_import(command: str, tmp_path: Path, sim_url: str) -> subprocess.Compl
     return done
 
 
+def check_rebuild(command: str) -> subprocess.CompletedProcess:
+    """The summaries' rebuild against a warehouse whose candles lost their summaries: every series rebuilt, exact."""
+    import MySQLdb
+
+    from binance_airflow.warehouse.schema import create_warehouse
+    from tests.dag_runs import assert_summaries_exact
+
+    database = "binance_dw_readme"
+    server = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="")
+    cur = server.cursor()
+    cur.execute(f"DROP DATABASE IF EXISTS {database}")
+    create_warehouse(database)
+    cur.execute(f"USE {database}")
+    cur.execute("SET FOREIGN_KEY_CHECKS = 0")
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        cur.execute(
+            "INSERT INTO fact_kline (symbol, `interval`, open_time, open_time_ms, date_key, `open`, high, low, "
+            "`close`, volume, close_time) VALUES (%s, '1d', '2024-01-01', 1704067200000, 2024010100, 1, 2, 0.5, "
+            "1.5, 10, '2024-01-01 23:59:59.999')",
+            (symbol,),
+        )
+    server.commit()
+    warehouse = {"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "schema": database}
+    only = command.split()[2:]  # the symbols named, if any
+    try:
+        done = fresh_shell(command, 300, AIRFLOW_CONN_BINANCE_WAREHOUSE=json.dumps(warehouse))
+        cur.execute("SELECT symbol FROM agg_kline_series ORDER BY symbol")
+        assert [row[0] for row in cur.fetchall()] == (only or ["BTCUSDT", "ETHUSDT"])
+        if not only:
+            assert_summaries_exact(server, database)
+    finally:
+        cur.execute(f"DROP DATABASE IF EXISTS {database}")
+        server.close()
+    series = len(only) or 2
+    assert f"summaries rebuilt: {series} series" in done.stdout + done.stderr, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c != TEST_COMMAND])
 def test_every_readme_command_runs_as_written_from_a_fresh_shell(
     command: str, tmp_path: Path, request: pytest.FixtureRequest
@@ -126,6 +164,8 @@ def test_every_readme_command_runs_as_written_from_a_fresh_shell(
     """Benchmarks run with BINANCE_BENCH_SMOKE=1 (tiny input); the simulator must start and answer."""
     if "scripts/import.sh" in command:
         done = check_import(command, tmp_path, request.getfixturevalue("sim_url"))
+    elif "scripts/rebuild_summaries.sh" in command:
+        done = check_rebuild(command)
     elif "benchmarks." in command:
         done = fresh_shell(command, 900, BINANCE_BENCH_SMOKE="1")
     elif "include.binance_sim" in command:

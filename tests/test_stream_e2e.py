@@ -20,7 +20,7 @@ import pytest
 
 from harness.simulator import stream_service
 from tests.conftest import API_SECRET, WAREHOUSE_DB, Sim, connection_uri, sim_market
-from tests.dag_runs import query
+from tests.dag_runs import assert_summaries_exact, query
 
 pytestmark = pytest.mark.dag
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
@@ -107,6 +107,7 @@ def assert_exactly_the_server_candles(conn: MySQLdb.Connection, until_ms: int, i
         missing = sorted({w[0] for w in want} - {r[0] for r in rows})
         assert [row[:6] for row in rows] == want, f"{symbol}: {len(rows)} stored, {len(want)} served, missing {missing}"
         total += len(rows)
+    assert_summaries_exact(conn)  # the stream's writes and heals kept them in their transactions
     return total
 
 

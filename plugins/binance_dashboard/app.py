@@ -25,6 +25,7 @@ from include.intervals import validate_interval
 from include.run_window import normalise_symbols
 
 STATIC = Path(__file__).resolve().parent / "static"
+MAX_SUMMARY_SYMBOLS = 100
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 app = FastAPI(title="Binance warehouse dashboard", dependencies=[Depends(get_user)])
@@ -65,18 +66,44 @@ def _day(value: str, name: str) -> datetime:
         raise HTTPException(422, f"{name} must be an ISO date such as 2024-05-01, got {value!r}") from None
 
 
-@app.get("/api/candles")
-def candles(symbol: str, interval: str, start: Annotated[str, Query()], end: Annotated[str, Query()]) -> dict[str, Any]:
-    """One series' candles in [start, end) (UTC ISO dates)."""
-    symbol = _symbol(symbol)
+def _interval(value: str) -> str:
     try:
-        validate_interval(interval)
+        return validate_interval(value)
     except ValueError as err:
         raise HTTPException(422, str(err)) from None
+
+
+def _range(start: str, end: str) -> tuple[datetime, datetime]:
+    """[start, end) as naive UTC datetimes, start before end."""
     first, last = _day(start, "start"), _day(end, "end")
     if first >= last:
         raise HTTPException(422, "start must be before end")
-    return queries.candles(symbol, interval, first.replace(tzinfo=None), last.replace(tzinfo=None))
+    return first.replace(tzinfo=None), last.replace(tzinfo=None)
+
+
+@app.get("/api/candles")
+def candles(symbol: str, interval: str, start: Annotated[str, Query()], end: Annotated[str, Query()]) -> dict[str, Any]:
+    """One series' candles in [start, end) (UTC ISO dates), at a resolution that shows the whole range."""
+    return queries.candles(_symbol(symbol), _interval(interval), *_range(start, end))
+
+
+@app.get("/api/summary")
+def summary(
+    symbols: Annotated[list[str], Query()], interval: str, start: Annotated[str, Query()], end: Annotated[str, Query()]
+) -> dict[str, Any]:
+    """The report's cards for the chosen symbols over the UTC days [start, end): average, high, low and final
+    price, volume and trades per symbol and in total, and each symbol's change over 30 and 365 days."""
+    if not 1 <= len(symbols) <= MAX_SUMMARY_SYMBOLS:
+        raise HTTPException(422, f"choose 1 to {MAX_SUMMARY_SYMBOLS} symbols, got {len(symbols)}")
+    first, last = _range(start, end)
+    chosen = [_symbol(symbol) for symbol in symbols]
+    return queries.range_summary(chosen, _interval(interval), first.date(), queries.day_after(last))
+
+
+@app.get("/api/top_worst")
+def top_worst(interval: str, limit: Annotated[int, Query(ge=1, le=50)] = 5) -> list[dict[str, Any]]:
+    """The best and worst current series of one interval over 30 and 365 days."""
+    return queries.top_worst(_interval(interval), limit)
 
 
 @app.get("/api/forecast")

@@ -1,5 +1,4 @@
--- Every (symbol, interval) series in fact_kline with its first and last candle (loose index scan on the key).
-SELECT symbol, `interval`, MIN(open_time) AS first_open, MAX(open_time) AS last_open
-  FROM fact_kline
- GROUP BY symbol, `interval`
+-- Every (symbol, interval) series with its first and last candle, from its coverage row (agg_kline_series).
+SELECT symbol, `interval`, first_open_time AS first_open, last_open_time AS last_open, candles
+  FROM agg_kline_series
  ORDER BY symbol, `interval`

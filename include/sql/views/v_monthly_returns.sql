@@ -1,4 +1,4 @@
--- Return and volatility per symbol, loaded interval and calendar month, from v_daily_ohlcv:
+-- Return and volatility per symbol, loaded interval and calendar month, from the daily summary (agg_kline_daily):
 -- month_return = the month's last close / the close before the month - 1 (its first open when no earlier
 -- day is loaded); volatility_daily = sample standard deviation of the month's daily close-to-close returns
 -- (volatility_annualised = × √365: crypto trades every day).
@@ -17,6 +17,6 @@ SELECT symbol,
           FROM (SELECT symbol, `interval`, trade_date, `open`, `close`,
                        CAST(DATE_FORMAT(trade_date, '%Y-%m-01') AS DATE) AS month_start,
                        LAG(`close`) OVER (PARTITION BY symbol, `interval` ORDER BY trade_date) AS prev_close
-                  FROM v_daily_ohlcv) AS days
+                  FROM agg_kline_daily) AS days
         WINDOW m AS (PARTITION BY symbol, `interval`, month_start)) AS months
  GROUP BY symbol, `interval`, month_start;

@@ -10,16 +10,19 @@ ETL's reconciliation compares fact_kline with Binance itself before these gates 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any, NoReturn
 
 from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
 
+from binance_airflow.warehouse import summaries
 from binance_airflow.warehouse.connection import DATABASE_TEMPLATE
 from binance_airflow.warehouse.connection import MACROS as CONNECTION_MACROS
 from binance_airflow.warehouse.tables import Gate
 from include import settings, symbol_selection, task_ids
 from include.intervals import HOUR_MS, validate_interval
 from include.transforms.klines import sql_datetime
+from include.transforms.klines import utc as kline_time
 
 SQL_DATETIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$")
 WINDOW = "{% set window = ti.xcom_pull(task_ids='" + task_ids.PLAN + "', key='window') %}"
@@ -63,7 +66,19 @@ def hour_scope(window: dict[str, Any]) -> str:
     return f"datetime_utc >= {_utc(start)} AND datetime_utc < {_utc(window['end_ms'])}"
 
 
-MACROS = {**CONNECTION_MACROS, "kline_scope": kline_scope, "snapshot_scope": snapshot_scope, "hour_scope": hour_scope}
+def summary_drift(window: dict[str, Any]) -> str:
+    """SQL counting the days of the run's window (whole UTC days) whose summaries differ from their candles."""
+    first, last = (kline_time(window["start_ms"]).date(), kline_time(window["end_ms"] - 1).date())
+    return summaries.drift(window["symbols"], window["interval"], first, last + timedelta(days=1))
+
+
+MACROS = {
+    **CONNECTION_MACROS,
+    "kline_scope": kline_scope,
+    "snapshot_scope": snapshot_scope,
+    "hour_scope": hour_scope,
+    "summary_drift": summary_drift,
+}
 
 
 class OneScanTableCheckOperator(SQLTableCheckOperator):

@@ -15,6 +15,7 @@ from typing import Any
 import MySQLdb
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
+from binance_airflow.warehouse import summaries
 from binance_airflow.warehouse.connection import transaction
 from binance_airflow.warehouse.tables import Table
 from include.transforms.staging import NULL
@@ -82,12 +83,15 @@ def upsert_csv(
     Records the load in ``etl_run_log`` (one row per run, table and staging file; a retried load
     replaces its row, so nothing is counted twice) in the same transaction. A transaction MariaDB rolls
     back on a lock conflict with another writer (a deadlock, a lock wait timeout) is run again, up to
-    ``LOCK_RETRIES`` times. ``also`` writes more (an import's log and watermark) in that same transaction.
+    ``LOCK_RETRIES`` times. ``also`` writes more (an import's log and watermark) in that same transaction, as
+    do fact_kline's summaries of the days the file touches (merged from the file on the fast path, recomputed
+    from the table otherwise).
     """
+    staged = summaries.read_staged(csv_path) if table.name == summaries.SOURCE else None
     attempt = 0
     while True:
         try:
-            return _upsert_csv_once(hook, table, csv_path, expected_rows, run_id, rejects, also)
+            return _upsert_csv_once(hook, table, csv_path, expected_rows, run_id, rejects, also, staged)
         except MySQLdb.OperationalError as err:
             conflict = LOCK_CONFLICTS.get(err.args[0])
             attempt += 1
@@ -104,7 +108,14 @@ def upsert_csv(
 
 
 def _upsert_csv_once(
-    hook: MySqlHook, table: Table, csv_path: Path, expected_rows: int, run_id: str, rejects: int, also: Also | None
+    hook: MySqlHook,
+    table: Table,
+    csv_path: Path,
+    expected_rows: int,
+    run_id: str,
+    rejects: int,
+    also: Also | None,
+    staged: summaries.Staged | None,
 ) -> LoadResult:
     started = _now()
     name, columns = table.name, table.columns
@@ -113,9 +124,13 @@ def _upsert_csv_once(
         cur.execute(_LOAD.format(table=name, cols=cols), (str(csv_path),))
         if _load_info(cur) == {"Records": expected_rows, "Deleted": 0, "Skipped": 0, "Warnings": 0}:
             inserted, updated = expected_rows, 0
+            if staged:  # every candle new: its days' aggregates merge into the summaries
+                summaries.merge_new(cur, staged)
         else:
             cur.connection.rollback()
             inserted, updated = _upsert_via_stage(cur, table, csv_path, expected_rows)
+            if staged:  # candles replaced: their days recomputed from the table
+                summaries.refresh(cur, staged.spans)
         result = LoadResult(name, expected_rows, inserted, updated, expected_rows - inserted - updated, rejects)
         cur.execute(
             "REPLACE INTO etl_run_log (dag_run_id, table_name, batch, rows_in, inserted, updated, unchanged, rejects, "
@@ -224,6 +239,8 @@ def upsert_rows(cur: Any, spec: Table, rows: Sequence[Sequence[Any]]) -> None:
         cols = ", ".join(f"`{c}`" for c in spec.columns)
         marks = ", ".join(["%s"] * len(spec.columns))
         cur.executemany(f"INSERT INTO `{spec.name}` ({cols}) VALUES ({marks}) {_on_duplicate(spec)}", rows)
+        if spec.name == summaries.SOURCE:
+            summaries.refresh_rows(cur, rows)
 
 
 def insert_new(hook: MySqlHook, spec: Table, rows: Sequence[Sequence[Any]]) -> None:
@@ -236,6 +253,8 @@ def insert_new(hook: MySqlHook, spec: Table, rows: Sequence[Sequence[Any]]) -> N
             f"INSERT IGNORE INTO `{spec.name}` ({cols}) VALUES ({marks})",
             [[None if v == NULL else v for v in row] for row in rows],
         )
+        if spec.name == summaries.SOURCE:
+            summaries.refresh_rows(cur, rows)
 
 
 def record_rejects(

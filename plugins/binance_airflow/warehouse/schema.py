@@ -9,6 +9,7 @@ from typing import Any
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.sdk import task
 
+from binance_airflow.warehouse import summaries
 from binance_airflow.warehouse.connection import DATABASE_TEMPLATE, database, warehouse_hook
 from binance_airflow.warehouse.tables import TABLE_FILES, VIEW_FILES
 from include import settings
@@ -40,9 +41,9 @@ WIDENED_KEYS = (("fact_balance", ("account", "asset", "snapshot_time")),)
 
 
 def upgrade_schema(name: str, conn_id: str = settings.WAREHOUSE_CONN_ID) -> list[str]:
-    """Add any of ``ADDED_COLUMNS`` an existing warehouse lacks, widen its primary keys to ``WIDENED_KEYS`` and
-    give every account with balances its ``dim_account`` row (the rows from before accounts belong to the
-    default account); returns what was changed."""
+    """Add any of ``ADDED_COLUMNS`` an existing warehouse lacks, widen its primary keys to ``WIDENED_KEYS``, give
+    every account with balances its ``dim_account`` row (the rows from before accounts belong to the default
+    account) and build fact_kline's summaries when it has none yet; returns what was changed."""
     hook = warehouse_hook(name, conn_id)
     added = []
     for table, column, definition in ADDED_COLUMNS:
@@ -70,6 +71,10 @@ def upgrade_schema(name: str, conn_id: str = settings.WAREHOUSE_CONN_ID) -> list
         "INSERT IGNORE INTO dim_account (account, kind, connection_id) "
         "SELECT DISTINCT account, 'binance', account FROM fact_balance"
     )
+    if hook.get_first(f"SELECT NOT EXISTS (SELECT 1 FROM {summaries.SERIES}) AND EXISTS (SELECT 1 FROM fact_kline)")[0]:
+        log.info("fact_kline has candles but no summaries (a warehouse from before them): rebuilding them")
+        done = summaries.rebuild(hook)
+        added.append(f"summaries of {len(done)} series")
     return added
 
 

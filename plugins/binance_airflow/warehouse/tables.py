@@ -111,6 +111,8 @@ TABLES: dict[str, Table] = {
                     "rows_match_extracted": f"COUNT(*) = {loaded_rows('fact_kline')} + {_HEALED}",
                     **no_nulls("open", "high", "low", "close", "volume"),
                     "low_not_negative": "COALESCE(MIN(low), 0) >= 0",
+                    # agg_kline_daily and agg_kline_series equal the candles of the window's days
+                    "summaries_match_candles": "{{ summary_drift(window) }} = 0",
                 },
             ),
             KLINES,
@@ -143,6 +145,8 @@ TABLES: dict[str, Table] = {
             ACCOUNT,
             snapshots.stage_balances,
         ),
+        Table("agg_kline_daily"),  # fact_kline's summaries, kept by its writers (warehouse.summaries)
+        Table("agg_kline_series"),
         Table("etl_run_log", internal=True),
         Table("etl_reject", internal=True),
         Table("etl_import_state", internal=True),

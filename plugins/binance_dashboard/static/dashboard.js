@@ -25,7 +25,8 @@ function emptyNote(id, text) {
 async function drawCandles() {
   const [symbol, interval] = $("series").value.split("|");
   const query = new URLSearchParams({ symbol, interval, start: $("start").value, end: $("end").value });
-  const { candles, truncated } = await getJson(`api/candles?${query}`);
+  const { candles, resolution, truncated } = await getJson(`api/candles?${query}`);
+  $("candles").dataset.resolution = resolution;
   if (!candles.length) return emptyNote("candles", "No candles in this range.");
   const x = candles.map((c) => new Date(c.open_time_ms));
   const price = {
@@ -35,13 +36,72 @@ async function drawCandles() {
   };
   const volume = { type: "bar", name: "volume", x, y: candles.map((c) => c.volume), xaxis: "x", yaxis: "y2",
                    marker: { color: "#a0aec0" } };
-  const title = `${symbol} ${interval}` + (truncated ? " (latest 5000 candles of the range)" : "");
+  const merged = resolution === interval ? "" : ` shown as ${resolution} candles (the whole range)`;
+  const title = `${symbol} ${interval}${merged}` + (truncated ? " (the newest 5000 days of the range)" : "");
   await Plotly.newPlot("candles", [price, volume], {
     title: { text: title }, showlegend: false, margin: { t: 40, r: 20, b: 30, l: 60 },
     xaxis: { rangeslider: { visible: false } },
     yaxis: { domain: [0.3, 1], title: { text: "price" } }, yaxis2: { domain: [0, 0.25], title: { text: "volume" } },
   }, { responsive: true });
   drawn("candles", candles.length);
+}
+
+const compact = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 2 });
+const price = new Intl.NumberFormat("en", { maximumSignificantDigits: 8 });
+const percent = (value) => (value === null ? "–" : `${value >= 0 ? "+" : ""}${value.toFixed(2)} %`);
+
+function card(value, label) {
+  return `<div class="card"><strong>${value}</strong><span>${label}</span></div>`;
+}
+
+async function drawCards() {
+  const [symbol, interval] = $("series").value.split("|");
+  const chosen = [...$("card-symbols").selectedOptions].map((o) => o.value);
+  const query = new URLSearchParams({ interval, start: $("start").value, end: $("end").value });
+  for (const s of chosen.length ? chosen : [symbol]) query.append("symbols", s);
+  const { per_symbol: rows, total, changes } = await getJson(`api/summary?${query}`);
+  const change = Object.fromEntries(changes.map((c) => [c.symbol, c]));
+  let html = card(compact.format(total.volume), "Total volume") + card(compact.format(total.trades), "Total trades");
+  if (rows.length === 1) {
+    const [row] = rows;
+    const moved = change[row.symbol] || { pct_change_30d: null, pct_change_365d: null };
+    html += card(price.format(row.average_price), "Average price") + card(price.format(row.final_close),
+      `Close price (final, ${row.final_date})`) + card(price.format(row.high), "High") + card(price.format(row.low),
+      "Low") + card(percent(moved.pct_change_30d), "% change 30 d") + card(percent(moved.pct_change_365d),
+      "% change 365 d");
+  } else {
+    html += "<table><tr><th>symbol</th><th>average</th><th>high</th><th>low</th><th>final close</th><th>30 d</th>" +
+      "<th>365 d</th></tr>" + rows.map((r) => {
+      const moved = change[r.symbol] || { pct_change_30d: null, pct_change_365d: null };
+      return `<tr><td>${r.symbol}</td><td>${price.format(r.average_price)}</td><td>${price.format(r.high)}</td>` +
+        `<td>${price.format(r.low)}</td><td>${price.format(r.final_close)}</td>` +
+        `<td>${percent(moved.pct_change_30d)}</td><td>${percent(moved.pct_change_365d)}</td></tr>`;
+    }).join("") + "</table>";
+  }
+  $("cards").innerHTML = rows.length ? html : "";
+  $("cards").dataset.symbols = rows.map((r) => r.symbol).join(",");
+  $("cards").dataset.volume = String(total.volume);
+}
+
+async function drawTopWorst() {
+  const [, interval] = $("series").value.split("|");
+  const rows = await getJson(`api/top_worst?${new URLSearchParams({ interval, limit: 5 })}`);
+  for (const horizon of [30, 365]) {
+    const id = `top-worst-${horizon}`;
+    const own = rows.filter((r) => r.horizon_days === horizon).sort((a, b) => b.pct_change - a.pct_change);
+    if (!own.length) {
+      emptyNote(id, `No current ${interval} series reaches back ${horizon} days yet.`);
+      continue;
+    }
+    await Plotly.newPlot(id, [{
+      type: "bar", orientation: "h", x: own.map((r) => r.pct_change), y: own.map((r) => r.symbol),
+      marker: { color: own.map((r) => (r.pct_change >= 0 ? "#2f855a" : "#c53030")) },
+    }], { margin: { t: 10, r: 20, b: 40, l: 90 }, xaxis: { title: { text: `${horizon}-day change % (${interval})` } },
+          yaxis: { autorange: "reversed" } }, { responsive: true });
+    $(id).dataset.top = own[0].symbol;
+    $(id).dataset.worst = own[own.length - 1].symbol;
+    drawn(id, own.length);
+  }
 }
 
 async function drawMovers() {
@@ -96,7 +156,9 @@ async function drawForecast() {
 async function show(event) {
   if (event) event.preventDefault();
   $("status").textContent = "";
-  const results = await Promise.allSettled([drawCandles(), drawForecast(), drawMovers(), drawPortfolio()]);
+  const results = await Promise.allSettled([
+    drawCandles(), drawCards(), drawTopWorst(), drawForecast(), drawMovers(), drawPortfolio(),
+  ]);
   const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason.message);
   $("status").textContent = errors.join("; ");
 }
@@ -109,6 +171,7 @@ async function init() {
     $("series").add(option);
   }
   $("series").addEventListener("change", defaultRange);
+  for (const symbol of [...new Set(series.map((s) => s.symbol))]) $("card-symbols").add(new Option(symbol, symbol));
   $("controls").addEventListener("submit", show);
   if (!series.length) return emptyNote("candles", "No candles loaded yet: run binance_etl first.");
   defaultRange();
