@@ -235,14 +235,14 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
     assert anonymous.value.code == 401
     shown = query(
         warehouse,
-        f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline WHERE symbol = 'BTCUSDT' "
+        f"SELECT COUNT(*) FROM {WAREHOUSE_DB}.fact_kline WHERE symbol = 'BTCUSDT' AND `interval` = '1h' "
         f"AND open_time >= '{(end - timedelta(days=7)):%Y-%m-%d}'",
     )[0][0]
     assert shown == 7 * 24
-    # One balance snapshot per recent run: this one's, and the stack's scheduled run's if the session crossed
-    # midnight UTC (one may land while the dashboard is open: then either count is right).
+    # One balance snapshot per account and recent run: these two runs', and the stack's scheduled run's if the
+    # session crossed midnight UTC (one may land while the dashboard is open: then either count is right).
     snapshots_before = balance_snapshots(warehouse)
-    assert snapshots_before in (2, 4)  # two accounts
+    assert snapshots_before in (4, 6)  # two accounts
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -256,7 +256,7 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
         dashboard.locator("#controls button").click()
         expect(dashboard.locator("#candles")).to_have_attribute("data-points", str(shown))
         expect(dashboard.locator("#forecast")).to_have_attribute("data-points", "24")
-        expect(dashboard.locator("#movers")).to_have_attribute("data-points", "2")
+        expect(dashboard.locator("#movers")).to_have_attribute("data-points", str(len(DAILY_SYMBOLS)))
         expect(dashboard.locator("#portfolio")).to_have_attribute(
             "data-points", re.compile(f"^({snapshots_before}|{snapshots_before + 2})$")
         )
@@ -274,7 +274,9 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
         expect(dashboard.locator("#candles")).to_have_attribute("data-points", "400")
         expect(dashboard.locator("#candles")).to_have_attribute("data-resolution", "1d")
         candles = expected("BTCUSDT", "1d", end - timedelta(days=400), end)
-        volume = dashboard.locator("#cards").get_attribute("data-volume", timeout=30_000)
+        chosen = f"1d {end - timedelta(days=730):%Y-%m-%d} {end:%Y-%m-%d}"
+        expect(dashboard.locator("#cards")).to_have_attribute("data-range", chosen)
+        volume = dashboard.locator("#cards").get_attribute("data-volume")
         assert float(volume) == pytest.approx(float(sum(Decimal(k[5]) for k in candles)))
         expect(dashboard.locator("#cards")).to_contain_text("Average price")
         for horizon in (30, 365):
@@ -291,6 +293,8 @@ def test_a_load_triggers_the_forecast_and_the_dashboard_charts_the_warehouse(
         sign_in(viewer, stack, VIEWER, VIEWER_PASSWORD)
         viewer.goto(stack.url + "/plugin/binance-dashboard")
         hidden = viewer.frame_locator("iframe").first
+        hidden.locator("#series").select_option("BTCUSDT|1h")
+        hidden.locator("#controls button").click()
         expect(hidden.locator("#candles")).to_have_attribute("data-points", str(shown))
         expect(hidden.locator("#portfolio")).to_have_attribute("data-points", "0")
         expect(hidden.locator("#portfolio")).to_contain_text("Balances are hidden")
@@ -345,7 +349,8 @@ def test_backfill_create_loads_exactly_the_days_asked_for_and_years_pass_through
     for symbol in ("BTCUSDT", "ETHUSDT"):  # the stack's default symbols, 1h: nothing before or after the range
         start, end = datetime(2024, 2, 28, tzinfo=UTC), datetime(2024, 4, 2, tzinfo=UTC)
         assert assert_exact_candles(warehouse, symbol, "1h", start, end) == 34 * 24
-    query(warehouse, f"DELETE FROM {WAREHOUSE_DB}.fact_kline")  # the years below are checked on their own
+    for table in ("fact_kline", "agg_kline_daily", "agg_kline_series"):  # the years below are checked on their own
+        query(warehouse, f"DELETE FROM {WAREHOUSE_DB}.{table}")
     warehouse.commit()
 
     runs = stack.backfill("2019-01-01", "2021-12-31", "--dag-run-conf", json.dumps({"symbols": ["BTCUSDT"]}))

@@ -84,8 +84,8 @@ def upsert_csv(
     replaces its row, so nothing is counted twice) in the same transaction. A transaction MariaDB rolls
     back on a lock conflict with another writer (a deadlock, a lock wait timeout) is run again, up to
     ``LOCK_RETRIES`` times. ``also`` writes more (an import's log and watermark) in that same transaction, as
-    do fact_kline's summaries of the days the file touches (merged from the file on the fast path, recomputed
-    from the table otherwise).
+    do fact_kline's summaries of the days the file touches (a new day from the file's aggregates on the fast path,
+    recomputed from the table otherwise).
     """
     staged = summaries.read_staged(csv_path) if table.name == summaries.SOURCE else None
     attempt = 0
@@ -124,8 +124,8 @@ def _upsert_csv_once(
         cur.execute(_LOAD.format(table=name, cols=cols), (str(csv_path),))
         if _load_info(cur) == {"Records": expected_rows, "Deleted": 0, "Skipped": 0, "Warnings": 0}:
             inserted, updated = expected_rows, 0
-            if staged:  # every candle new: its days' aggregates merge into the summaries
-                summaries.merge_new(cur, staged)
+            if staged:  # every candle new: days not summarised yet come from the file's aggregates
+                summaries.refresh_new(cur, staged)
         else:
             cur.connection.rollback()
             inserted, updated = _upsert_via_stage(cur, table, csv_path, expected_rows)

@@ -1,12 +1,14 @@
 """fact_kline's summaries, kept by its writers: ``agg_kline_daily`` (per series and UTC day) and ``agg_kline_series``
 (per series: first and last candle, candles, days).
 
-Every write of candles (``loads.upsert_csv``, ``upsert_rows``, ``insert_new``) says which days it touched, and in
-the same transaction those days are recomputed from fact_kline itself: one aggregate over the touched days, the
-day's first open and last close read through the key at its first and last open time. Recomputing instead of
-adding keeps the summaries exact when a candle is updated and unchanged when a load is run again. The series'
-coverage changes by what its touched days changed (read with locks, so a concurrent writer's days count once).
-A reader's snapshot holds candles and their summaries together or neither.
+Every write of candles (``loads.upsert_csv``, ``upsert_rows``, ``insert_new``) keeps them in its own transaction.
+A bulk load whose every candle is new (its fast path) inserts the days the summaries do not hold yet from its
+file's day aggregates, computed with Arrow, without reading the candles back (``refresh_new``). Any other day a
+write touched is recomputed from fact_kline itself (``refresh``): one aggregate over those days, the day's first
+open and last close read through the key at its first and last open time; recomputing instead of adding keeps
+them exact when a candle is updated and unchanged when a load is run again. The series' coverage moves by what
+its days changed (their totals read with locks before and after, so a concurrent writer's days count once). A
+reader's snapshot holds candles and their summaries together or neither.
 
 ``rebuild`` recomputes them for an existing warehouse; ``drift`` is the gate's SQL: the days (and series) whose
 summary differs from the candles.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -182,45 +184,35 @@ def refresh(cur: Any, touched: Sequence[Span]) -> None:
     """Recompute the ``touched`` days of agg_kline_daily from fact_kline and move each touched series' coverage by
     what its days changed, inside the caller's transaction (after it wrote the candles)."""
     for chunk in _chunks(touched, SPANS_PER_STATEMENT):
-        candles, params = _condition(chunk, "open_time", as_day=False)
-        _moving_coverage(cur, chunk, lambda candles=candles, params=params: cur.execute(_upsert_days(candles), params))
+        _write_days(cur, chunk, None)
 
 
-# Merging a day's new candles into its row: the first open and last close by open time (set before the times
-# move: MariaDB assigns left to right), extremes, sums (NULL only where both sides are), counts, times.
-_MERGE = (
-    "`open` = IF(VALUES(first_open_time) < first_open_time, VALUES(`open`), `open`), "
-    "`close` = IF(VALUES(last_open_time) > last_open_time, VALUES(`close`), `close`), "
-    "high = GREATEST(high, VALUES(high)), low = LEAST(low, VALUES(low)), volume = volume + VALUES(volume), "
-    "quote_volume = COALESCE(quote_volume + VALUES(quote_volume), quote_volume, VALUES(quote_volume)), "
-    "trades = COALESCE(trades + VALUES(trades), trades, VALUES(trades)), "
-    "sum_close = sum_close + VALUES(sum_close), candles = candles + VALUES(candles), "
-    "first_open_time = LEAST(first_open_time, VALUES(first_open_time)), "
-    "last_open_time = GREATEST(last_open_time, VALUES(last_open_time))"
-)
-
-
-def merge_new(cur: Any, staged: Staged) -> None:
-    """Add ``staged``'s days, whose every candle the caller just inserted as new, to agg_kline_daily (and their
-    series' coverage): the bulk load's fast path, without reading the candles back."""
-    marks = ", ".join(["%s"] * len(_DAY_COLUMNS.split(", ")))
-    sql = f"INSERT INTO {DAILY} ({_DAY_COLUMNS}) VALUES ({marks}) ON DUPLICATE KEY UPDATE {_MERGE}"
+def refresh_new(cur: Any, staged: Staged) -> None:
+    """``refresh`` for a staged file whose every candle the caller just inserted as new: days the summaries do not
+    hold yet are inserted from the file's own aggregates, without reading the candles back (a backfill's case);
+    days they already hold are recomputed from the table (which also mends a day whose candles changed behind
+    the writers' backs)."""
     for chunk in _chunks(staged.spans, SPANS_PER_STATEMENT):
         inside = {(s.symbol, s.interval, str(s.first_day + timedelta(days=d))) for s in chunk for d in _days(s)}
-        rows = [day for day in staged.days if day[:3] in inside]
-        _moving_coverage(cur, chunk, lambda sql=sql, rows=rows: cur.executemany(sql, rows))
+        _write_days(cur, chunk, [day for day in staged.days if day[:3] in inside])
 
 
 def _days(span: Span) -> range:
     return range((span.end_day - span.first_day).days)
 
 
-def _moving_coverage(cur: Any, chunk: Sequence[Span], write_days: Callable[[], Any]) -> None:
-    """``write_days`` (which changes the ``chunk``'s days of agg_kline_daily), then each of its series' coverage
-    moved by what its days changed: their totals read, locked, before and after."""
+def _write_days(cur: Any, chunk: Sequence[Span], new_days: list[tuple[Any, ...]] | None) -> None:
+    """Write ``chunk``'s days of agg_kline_daily (``new_days`` when given and none of them is held yet, else
+    recomputed from the candles), then move each of its series' coverage by what its days changed: their totals
+    read, locked, before and after."""
     days, params = _condition(chunk, "trade_date", as_day=True)
     before = _series_totals(cur, days, params)
-    write_days()
+    if new_days is not None and not before:
+        marks = ", ".join(["%s"] * len(_DAY_COLUMNS.split(", ")))
+        cur.executemany(f"INSERT INTO {DAILY} ({_DAY_COLUMNS}) VALUES ({marks})", new_days)
+    else:
+        candles, candle_params = _condition(chunk, "open_time", as_day=False)
+        cur.execute(_upsert_days(candles), candle_params)
     after = _series_totals(cur, days, params)
     rows = []
     for series, (day_count, candle_count, first, last) in after.items():

@@ -80,6 +80,7 @@ async function drawCards() {
   }
   $("cards").innerHTML = rows.length ? html : "";
   $("cards").dataset.symbols = rows.map((r) => r.symbol).join(",");
+  $("cards").dataset.range = `${interval} ${$("start").value} ${$("end").value}`;
   $("cards").dataset.volume = String(total.volume);
 }
 
