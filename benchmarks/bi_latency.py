@@ -23,6 +23,7 @@ import MySQLdb
 
 from benchmarks.common import archive_market, close_checksum, fresh_warehouse, parse_args, run_steps, use_connections
 from harness.simulator import simulator
+from include import settings
 
 DB, PLAIN_DB = "binance_bench_bi", "binance_bench_bi_plain"
 PLAIN = Path(__file__).resolve().parent / "plain"
@@ -161,9 +162,9 @@ def size(base_args: argparse.Namespace, count: int, years: float) -> None:
         f"load rate: {rate:,.0f} rows/s keeping the summaries, {plain_rate:,.0f} rows/s without them "
         f"(upkeep costs {(1 - rate / plain_rate) * 100:.1f} %)"
     )
-    for statement in (PLAIN / "views.sql").read_text().split(";\n"):
-        if statement.strip() and "CREATE" in statement:
-            run_sql(PLAIN_DB, statement)
+    run_sql(PLAIN_DB, (PLAIN / "views.sql").read_text())
+    monthly = (settings.SQL_DIR / "views" / "v_monthly_returns.sql").read_text()
+    run_sql(PLAIN_DB, monthly.replace("FROM agg_kline_daily", "FROM v_daily_ohlcv"))  # as it read before
     use_connections(None, DB)
     last_day = (end - timedelta(days=1)).date()
     print(f"{'query':<44} {'scope':<7} {'summaries (median)':>20} {'rows':>7} {'plain views':>12}")

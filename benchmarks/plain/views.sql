@@ -1,4 +1,5 @@
--- The views as they were before the summaries (read fact_kline itself), for benchmarks.bi_latency's side by side.
+-- v_daily_ohlcv as it was before the summaries (read from fact_kline itself), for benchmarks.bi_latency's side by
+-- side; v_monthly_returns then read it (the benchmark points today's definition at it).
 CREATE OR REPLACE VIEW v_daily_ohlcv AS
 SELECT symbol,
        `interval`,
@@ -17,22 +18,3 @@ SELECT symbol,
                    AS last_close
           FROM fact_kline) AS k
  GROUP BY symbol, `interval`, trade_date;
-
-CREATE OR REPLACE VIEW v_monthly_returns AS
-SELECT symbol,
-       `interval`,
-       month_start,
-       COUNT(*)                              AS trading_days,
-       MIN(month_close) / MIN(reference) - 1 AS month_return,
-       STDDEV_SAMP(daily_return)             AS volatility_daily,
-       STDDEV_SAMP(daily_return) * SQRT(365) AS volatility_annualised
-  FROM (SELECT symbol, `interval`, month_start,
-               `close` / prev_close - 1 AS daily_return,
-               FIRST_VALUE(COALESCE(prev_close, `open`)) OVER (m ORDER BY trade_date) AS reference,
-               FIRST_VALUE(`close`) OVER (m ORDER BY trade_date DESC) AS month_close
-          FROM (SELECT symbol, `interval`, trade_date, `open`, `close`,
-                       CAST(DATE_FORMAT(trade_date, '%Y-%m-01') AS DATE) AS month_start,
-                       LAG(`close`) OVER (PARTITION BY symbol, `interval` ORDER BY trade_date) AS prev_close
-                  FROM v_daily_ohlcv) AS days
-        WINDOW m AS (PARTITION BY symbol, `interval`, month_start)) AS months
- GROUP BY symbol, `interval`, month_start;

@@ -18,8 +18,16 @@ function drawn(id, points) {
 }
 
 function emptyNote(id, text) {
+  Plotly.purge(id);
   $(id).textContent = text;
   drawn(id, 0);
+}
+
+// A chart drawn where a note (or an earlier chart) was: the note goes, not only behind the new chart.
+function plot(id, traces, layout) {
+  Plotly.purge(id);
+  $(id).textContent = "";
+  return Plotly.newPlot(id, traces, layout, { responsive: true });
 }
 
 async function drawCandles() {
@@ -38,11 +46,11 @@ async function drawCandles() {
                    marker: { color: "#a0aec0" } };
   const merged = resolution === interval ? "" : ` shown as ${resolution} candles (the whole range)`;
   const title = `${symbol} ${interval}${merged}` + (truncated ? " (the newest 5000 days of the range)" : "");
-  await Plotly.newPlot("candles", [price, volume], {
+  await plot("candles", [price, volume], {
     title: { text: title }, showlegend: false, margin: { t: 40, r: 20, b: 30, l: 60 },
     xaxis: { rangeslider: { visible: false } },
     yaxis: { domain: [0.3, 1], title: { text: "price" } }, yaxis2: { domain: [0, 0.25], title: { text: "volume" } },
-  }, { responsive: true });
+  });
   drawn("candles", candles.length);
 }
 
@@ -94,11 +102,11 @@ async function drawTopWorst() {
       emptyNote(id, `No current ${interval} series reaches back ${horizon} days yet.`);
       continue;
     }
-    await Plotly.newPlot(id, [{
+    await plot(id, [{
       type: "bar", orientation: "h", x: own.map((r) => r.pct_change), y: own.map((r) => r.symbol),
       marker: { color: own.map((r) => (r.pct_change >= 0 ? "#2f855a" : "#c53030")) },
     }], { margin: { t: 10, r: 20, b: 40, l: 90 }, xaxis: { title: { text: `${horizon}-day change % (${interval})` } },
-          yaxis: { autorange: "reversed" } }, { responsive: true });
+          yaxis: { autorange: "reversed" } });
     $(id).dataset.top = own[0].symbol;
     $(id).dataset.worst = own[own.length - 1].symbol;
     drawn(id, own.length);
@@ -108,11 +116,11 @@ async function drawTopWorst() {
 async function drawMovers() {
   const movers = await getJson("api/movers");
   if (!movers.length) return emptyNote("movers", "No 24hr ticker loaded yet.");
-  await Plotly.newPlot("movers", [{
+  await plot("movers", [{
     type: "bar", orientation: "h", x: movers.map((m) => m.price_change_percent), y: movers.map((m) => m.symbol),
     marker: { color: movers.map((m) => (m.price_change_percent >= 0 ? "#2f855a" : "#c53030")) },
   }], { margin: { t: 10, r: 20, b: 40, l: 90 }, xaxis: { title: { text: "24h change %" } },
-        yaxis: { autorange: "reversed" } }, { responsive: true });
+        yaxis: { autorange: "reversed" } });
   drawn("movers", movers.length);
 }
 
@@ -126,12 +134,11 @@ async function drawPortfolio() {
   }
   if (!snapshots.length) return emptyNote("portfolio", "No balances loaded yet (needs an API key).");
   const accounts = [...new Set(snapshots.map((s) => s.account))];
-  await Plotly.newPlot("portfolio", accounts.map((account) => {
+  await plot("portfolio", accounts.map((account) => {
     const own = snapshots.filter((s) => s.account === account);
     return { type: "scatter", mode: "lines+markers", name: account,
              x: own.map((s) => s.snapshot_time), y: own.map((s) => s.value_usdt) };
-  }), { margin: { t: 10, r: 20, b: 40, l: 90 }, yaxis: { title: { text: "USDT" } }, showlegend: accounts.length > 1 },
-  { responsive: true });
+  }), { margin: { t: 10, r: 20, b: 40, l: 90 }, yaxis: { title: { text: "USDT" } }, showlegend: accounts.length > 1 });
   $("portfolio").dataset.accounts = accounts.join(",");
   drawn("portfolio", snapshots.length);
 }
@@ -145,12 +152,11 @@ async function drawForecast() {
     { x, y: rows.map((r) => r[hi]), mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
     { x, y: rows.map((r) => r[lo]), mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: color, name },
   ];
-  await Plotly.newPlot("forecast", [
+  await plot("forecast", [
     ...band("lo_95", "hi_95", "95 %", "rgba(49,130,206,0.15)"),
     ...band("lo_80", "hi_80", "80 %", "rgba(49,130,206,0.3)"),
     { x, y: rows.map((r) => r.yhat), mode: "lines", name: `${rows[0].model} forecast`, line: { color: "#2b6cb0" } },
-  ], { title: { text: `${symbol} from ${rows[0].made_at}` }, margin: { t: 40, r: 20, b: 40, l: 70 } },
-  { responsive: true });
+  ], { title: { text: `${symbol} from ${rows[0].made_at}` }, margin: { t: 40, r: 20, b: 40, l: 70 } });
   drawn("forecast", rows.length);
 }
 
