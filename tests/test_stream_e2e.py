@@ -44,6 +44,7 @@ class StreamProcess:
         self.process = stream_service(env)
 
     def stop(self) -> str:
+        self.settled_ms = int(time.time() * 1000) - 2000  # candles closed a second before the stop are committed
         self.process.send_signal(signal.SIGTERM)
         output, _ = self.process.communicate(timeout=60)
         assert self.process.returncode == 0, output[-3000:]
@@ -129,8 +130,7 @@ def test_closed_candles_land_within_the_second_and_open_ones_never(
     assert newest < datetime.now(UTC).replace(tzinfo=None)  # every stored candle had closed
     time.sleep(3)
     output = service.stop()
-    until = int(time.time() * 1000) - 2000
-    assert assert_exactly_the_server_candles(warehouse, until) > 40  # the lookback healed over REST, then streamed
+    assert assert_exactly_the_server_candles(warehouse, service.settled_ms) > 40  # healed over REST, then streamed
     sources = dict(query(warehouse, f"SELECT source, COUNT(*) FROM {WAREHOUSE_DB}.fact_kline GROUP BY source"))
     assert sources["binance_ws"] >= 10 and sources["binance_api"] >= 30
     latency = re.search(r"close→commit p50 (\d+) ms p99 (\d+) ms", output)
@@ -157,7 +157,7 @@ def test_every_stream_fault_ends_with_exactly_the_server_candles(
     sim.fault(kind, path="/stream", **spec)
     time.sleep(9)  # the fault, its detection (3 s of silence for the stall), the reconnect and the heal after it
     output = service.stop()
-    assert assert_exactly_the_server_candles(warehouse, int(time.time() * 1000) - 2500) > 25
+    assert assert_exactly_the_server_candles(warehouse, service.settled_ms) > 25
     summary = stopped_summary(output)
     if kind in ("ws_drop", "ws_stall", "ws_shutdown"):
         assert summary["connects"] >= 2, output[-2000:]
@@ -177,7 +177,7 @@ def test_connections_roll_over_before_their_age_limit_without_a_hole(
     output = service.stop()
     summary = stopped_summary(output)
     assert summary["connects"] >= 5, output[-2000:]
-    assert assert_exactly_the_server_candles(warehouse, int(time.time() * 1000) - 2500) > 30
+    assert assert_exactly_the_server_candles(warehouse, service.settled_ms) > 30
     heals = [line for line in output.splitlines() if "loaded over REST" in line]
     assert len(heals) <= 2, heals  # at start only (the lookback, and what closed while the first one connected)
 
@@ -191,7 +191,7 @@ def test_a_restart_after_a_long_outage_heals_the_whole_range(stream: Any, wareho
     wait_for(lambda: streamed(warehouse) >= 10)
     output = second.stop()
     assert stopped_summary(output)["healed"] >= 15, output[-3000:]  # the outage, fetched over REST
-    assert assert_exactly_the_server_candles(warehouse, int(time.time() * 1000) - 2500) > 40
+    assert assert_exactly_the_server_candles(warehouse, second.settled_ms) > 40
 
 
 def test_stream_and_batch_paths_write_identical_rows(
