@@ -258,6 +258,71 @@ def test_an_old_warehouse_gets_its_summaries_when_upgraded_and_by_the_rebuild_co
     assert upgrade_schema(WAREHOUSE_DB) == []  # summaries present: nothing rebuilt
 
 
+def rows_read(cur: object) -> int:
+    """Rows this connection's statements have read so far (MariaDB's Handler_read_* counters)."""
+    cur.execute("SHOW SESSION STATUS LIKE 'Handler_read%'")
+    return sum(int(value) for _, value in cur.fetchall())
+
+
+def test_the_streams_next_candles_merge_into_their_day_without_reading_it_again(db: MySQLdb.Connection, tmp_path: Path):
+    """A day of 1,200 minute candles: the stream's next candle is merged into the day's row (a handful of rows
+    read, not the day); a candle before the day's last one is recomputed from the day's candles. Exact both ways."""
+    clear(db)
+    arrays = [candle("AAAUSDT", 60_000, START_MS + m * 60_000, 10**9 + 7 * m, 40 + m % 9, m + 1) for m in range(1203)]
+    csv = tmp_path / "fact_kline.csv"
+    held = rows_for(arrays[:1200], "AAAUSDT", "1m")
+    upsert_csv(warehouse_hook(), KLINE, csv, write_csv(csv, klines.COLUMNS, held), "day")
+    reads = {}
+    earlier = [candle("AAAUSDT", 60_000, START_MS, 10**9, 3, 2)]
+    for name, batch in (("next", arrays[1200:]), ("earlier", earlier)):
+        with transaction(warehouse_hook()) as cur:
+            before = rows_read(cur)
+            upsert_rows(cur, KLINE, rows_for(batch, "AAAUSDT", "1m"))
+            reads[name] = rows_read(cur) - before
+    assert reads["next"] < 50 < 1200 <= reads["earlier"], reads
+    db.commit()
+    drift = summaries.drift(["AAAUSDT"], "1m", START.date(), START.date() + timedelta(days=1))
+    assert rows_of(db, f"SELECT {drift}") == [(0,)]
+    assert rows_of(db, "SELECT candles, days FROM agg_kline_series WHERE `interval` = '1m'") == [(1203, 1)]
+
+
+INTERVAL_TABLES = ("fact_kline", "agg_kline_daily", "agg_kline_series", "kline_gap", "etl_reject", "etl_import_state")
+
+
+def test_a_month_candle_and_a_minute_candle_opening_together_are_two_series_also_after_an_upgrade(
+    db: MySQLdb.Connection, tmp_path: Path
+):
+    """``1M`` and ``1m`` differ only in case: in a case-insensitive key the month candle would overwrite the minute
+    candle opening at the same instant. An older warehouse's interval columns are made binary by the upgrade."""
+    clear(db)
+    for table in INTERVAL_TABLES:  # as an older release created them
+        db.cursor().execute(
+            f"ALTER TABLE {table} MODIFY `interval` VARCHAR(4) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci "
+            f"{'NULL' if table == 'etl_import_state' else 'NOT NULL'}"
+        )
+    assert upgrade_schema(WAREHOUSE_DB) == [f"{table}.interval binary" for table in INTERVAL_TABLES]
+    assert upgrade_schema(WAREHOUSE_DB) == []
+    opens = START_MS + 3 * DAY_MS  # 2024-03-01T00:00Z: a month, a day and a minute open together
+    minute = rows_for([candle("AAAUSDT", 60_000, opens, 10**9, 40, 3)], "AAAUSDT", "1m")
+    month = rows_for([candle("AAAUSDT", 31 * DAY_MS, opens, 2 * 10**9, 90, 5)], "AAAUSDT", "1M")
+    csv = tmp_path / "fact_kline.csv"
+    upsert_csv(warehouse_hook(), KLINE, csv, write_csv(csv, klines.COLUMNS, minute), "minute")
+    with transaction(warehouse_hook()) as cur:  # the stream's path
+        upsert_rows(cur, KLINE, month)
+    db.commit()
+    assert rows_of(db, "SELECT `interval`, `open` FROM fact_kline ORDER BY BINARY `interval`") == [
+        ("1M", Decimal("20.00000000")),
+        ("1m", Decimal("10.00000000")),
+    ]
+    assert rows_of(db, "SELECT `interval`, candles FROM agg_kline_series ORDER BY BINARY `interval`") == [
+        ("1M", 1),
+        ("1m", 1),
+    ]
+    for interval in ("1m", "1M"):
+        drift = summaries.drift(["AAAUSDT"], interval, START.date(), START.date() + timedelta(days=5))
+        assert rows_of(db, f"SELECT {drift}") == [(0,)]
+
+
 def daily_closes(symbol: str, days: int, step: int) -> list[list]:
     first = START_MS - (days - 1) * DAY_MS
     return [candle(symbol, DAY_MS, first + d * DAY_MS, 10**10 + d * step * 10**5, 11, 5) for d in range(days)]

@@ -5,7 +5,7 @@
 -- a value is NULL only where the candles hold NULLs (a legacy fact_kline's nullable columns: its gate names them).
 CREATE TABLE IF NOT EXISTS agg_kline_daily (
     symbol          VARCHAR(32)    NOT NULL,
-    `interval`      VARCHAR(4)     NOT NULL,
+    `interval`      VARCHAR(4) COLLATE utf8mb4_bin NOT NULL,  -- case-sensitive: 1m is a minute, 1M a month
     trade_date      DATE           NOT NULL,
     `open`          DECIMAL(36,8)  NULL,
     high            DECIMAL(36,8)  NULL,

@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS etl_import_state (
     item        VARCHAR(255) NOT NULL,
     fingerprint CHAR(64)     NOT NULL,
     watermark   VARCHAR(64)  NULL,
-    `interval`  VARCHAR(4)   NULL,
+    `interval`  VARCHAR(4) COLLATE utf8mb4_bin NULL,  -- case-sensitive: 1m is a minute, 1M a month
     rows_read   BIGINT       NOT NULL,
     updated_at  DATETIME(3)  NOT NULL,
     PRIMARY KEY (source, item)

@@ -4,7 +4,7 @@ CREATE TABLE IF NOT EXISTS etl_reject (
     table_name   VARCHAR(64)   NOT NULL,
     batch        VARCHAR(128)  NOT NULL DEFAULT 'load',
     symbol       VARCHAR(32)   NOT NULL,
-    `interval`   VARCHAR(4)    NOT NULL,
+    `interval`   VARCHAR(4) COLLATE utf8mb4_bin NOT NULL,  -- case-sensitive: 1m is a minute, 1M a month
     open_time_ms BIGINT        NULL,
     reason       VARCHAR(500)  NOT NULL,
     raw          VARCHAR(1000) NOT NULL,

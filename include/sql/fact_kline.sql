@@ -1,7 +1,7 @@
 -- One closed candle per (symbol, interval, open_time); exact decimals as Binance sends them.
 CREATE TABLE IF NOT EXISTS fact_kline (
     symbol                 VARCHAR(32)    NOT NULL,
-    `interval`             VARCHAR(4)     NOT NULL,
+    `interval`             VARCHAR(4) COLLATE utf8mb4_bin NOT NULL,  -- case-sensitive: 1m is a minute, 1M a month
     open_time              DATETIME(3)    NOT NULL,
     open_time_ms           BIGINT         NOT NULL,
     date_key               INT UNSIGNED   NOT NULL,

@@ -183,6 +183,11 @@ def _same(spec: Table) -> str:
     return " AND ".join(f"s.`{c}` <=> t.`{c}`" for c in spec.columns if c not in spec.key) or "TRUE"
 
 
+# A staged file is joined to its table row by row through the table's key, whatever the table's statistics say (a
+# new or just restarted server's may call a table of millions empty, and the join would scan it once per row).
+BY_KEY = "FORCE INDEX (PRIMARY)"
+
+
 def _upsert_via_stage(cur: Any, spec: Table, csv_path: Path, expected_rows: int) -> tuple[int, int]:
     """Load into a temporary copy of the table, check it, upsert it; return how many rows were new and changed."""
     table, columns, key = spec.name, spec.columns, spec.key
@@ -192,7 +197,7 @@ def _upsert_via_stage(cur: Any, spec: Table, csv_path: Path, expected_rows: int)
     same = _same(spec)
     cur.execute(
         f"SELECT COALESCE(SUM(t.`{key[0]}` IS NULL), 0), COALESCE(SUM(t.`{key[0]}` IS NOT NULL AND NOT ({same})), 0) "
-        f"FROM `{stage}` s LEFT JOIN `{table}` t ON {join}"
+        f"FROM `{stage}` s LEFT JOIN `{table}` t {BY_KEY} ON {join}"
     )
     inserted, updated = (int(n) for n in cur.fetchone())
     cur.execute(f"INSERT INTO `{table}` ({cols}) SELECT {cols} FROM `{stage}` {_on_duplicate(spec)}")
@@ -216,10 +221,14 @@ def compare_staged(hook: MySqlHook, spec: Table, csv_path: Path, expected_rows: 
     with transaction(hook) as cur:
         stage = _stage_copy(cur, spec, csv_path, expected_rows)
         cur.execute(
-            f"SELECT COUNT(*) FROM `{stage}` s LEFT JOIN `{spec.name}` t ON {join} WHERE t.`{spec.key[0]}` IS NULL"
+            f"SELECT COUNT(*) FROM `{stage}` s LEFT JOIN `{spec.name}` t {BY_KEY} ON {join} "
+            f"WHERE t.`{spec.key[0]}` IS NULL"
         )
         missing = int(cur.fetchone()[0])
-        cur.execute(f"SELECT {cols} FROM `{stage}` s JOIN `{spec.name}` t ON {join} WHERE NOT ({_same(spec)})")
+        cur.execute(
+            f"SELECT STRAIGHT_JOIN {cols} FROM `{stage}` s JOIN `{spec.name}` t {BY_KEY} ON {join} "
+            f"WHERE NOT ({_same(spec)})"
+        )
         width = len(spec.columns)
         differing = [(tuple(row[:width]), tuple(row[width:])) for row in cur.fetchall()]
         cur.execute(f"DROP TEMPORARY TABLE `{stage}`")
@@ -240,7 +249,7 @@ def upsert_rows(cur: Any, spec: Table, rows: Sequence[Sequence[Any]]) -> None:
         marks = ", ".join(["%s"] * len(spec.columns))
         cur.executemany(f"INSERT INTO `{spec.name}` ({cols}) VALUES ({marks}) {_on_duplicate(spec)}", rows)
         if spec.name == summaries.SOURCE:
-            summaries.refresh_rows(cur, rows)
+            summaries.upserted_rows(cur, rows)
 
 
 def insert_new(hook: MySqlHook, spec: Table, rows: Sequence[Sequence[Any]]) -> None:

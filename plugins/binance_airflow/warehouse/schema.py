@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.sdk import task
 
 from binance_airflow.warehouse import summaries
 from binance_airflow.warehouse.connection import DATABASE_TEMPLATE, database, warehouse_hook
+from binance_airflow.warehouse.lineage import WarehouseQuery
 from binance_airflow.warehouse.tables import TABLE_FILES, VIEW_FILES
 from include import settings
 
@@ -40,8 +40,16 @@ ADDED_COLUMNS = (
 WIDENED_KEYS = (("fact_balance", ("account", "asset", "snapshot_time")),)
 
 
+# Columns made case-sensitive after the first release: `1m` (a minute) and `1M` (a month) must be two keys.
+CASE_SENSITIVE_COLUMNS = tuple(
+    (table, "interval")
+    for table in ("fact_kline", "agg_kline_daily", "agg_kline_series", "kline_gap", "etl_reject", "etl_import_state")
+)
+
+
 def upgrade_schema(name: str, conn_id: str = settings.WAREHOUSE_CONN_ID) -> list[str]:
-    """Add any of ``ADDED_COLUMNS`` an existing warehouse lacks, widen its primary keys to ``WIDENED_KEYS``, give
+    """Add any of ``ADDED_COLUMNS`` an existing warehouse lacks, widen its primary keys to ``WIDENED_KEYS``, make
+    ``CASE_SENSITIVE_COLUMNS`` binary (a rebuild of each table holding one, once), give
     every account with balances its ``dim_account`` row (the rows from before accounts belong to the default
     account) and build fact_kline's summaries when it has none yet; returns what was changed."""
     hook = warehouse_hook(name, conn_id)
@@ -67,6 +75,17 @@ def upgrade_schema(name: str, conn_id: str = settings.WAREHOUSE_CONN_ID) -> list
             hook.run(f"ALTER TABLE `{table}` DROP PRIMARY KEY, ADD PRIMARY KEY ({columns})")
             log.info("%s: primary key (%s), was (%s)", table, columns, current)
             added.append(f"{table} key ({', '.join(key)})")
+    for table, column in CASE_SENSITIVE_COLUMNS:
+        kind, nullable, collation = hook.get_first(
+            "SELECT COLUMN_TYPE, IS_NULLABLE, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+            "AND TABLE_NAME = %s AND COLUMN_NAME = %s",
+            parameters=(name, table, column),
+        )
+        if collation != "utf8mb4_bin":
+            null = "NULL" if nullable == "YES" else "NOT NULL"
+            hook.run(f"ALTER TABLE `{table}` MODIFY `{column}` {kind} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin {null}")
+            log.info("%s.%s: case-sensitive (utf8mb4_bin), was %s", table, column, collation)
+            added.append(f"{table}.{column} binary")
     hook.run(
         "INSERT IGNORE INTO dim_account (account, kind, connection_id) "
         "SELECT DISTINCT account, 'binance', account FROM fact_balance"
@@ -110,8 +129,8 @@ def warehouse_schema() -> Any:
         """Add columns and widen keys introduced since an existing warehouse was created (e.g. `source`, `account`)."""
         return upgrade_schema(database())
 
-    def apply(task_id: str, files: tuple[str, ...], doc: str) -> SQLExecuteQueryOperator:
-        return SQLExecuteQueryOperator(
+    def apply(task_id: str, files: tuple[str, ...], doc: str) -> WarehouseQuery:
+        return WarehouseQuery(
             task_id=task_id,
             conn_id=settings.WAREHOUSE_CONN_ID,
             database=DATABASE_TEMPLATE,

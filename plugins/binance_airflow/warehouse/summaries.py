@@ -6,7 +6,9 @@ A bulk load whose every candle is new (its fast path) inserts the days the summa
 file's day aggregates, computed with Arrow, without reading the candles back (``refresh_new``). Any other day a
 write touched is recomputed from fact_kline itself (``refresh``): one aggregate over those days, the day's first
 open and last close read through the key at its first and last open time; recomputing instead of adding keeps
-them exact when a candle is updated and unchanged when a load is run again. The series' coverage moves by what
+them exact when a candle is updated and unchanged when a load is run again. The stream's upserts (``upserted_rows``)
+merge the next candles of a day into its row when they all open after its last candle (the day's candles are not
+read again: a second-candle day stays as cheap at 23:59 as at 00:01). The series' coverage moves by what
 its days changed (their totals read with locks before and after, so a concurrent writer's days count once). A
 reader's snapshot holds candles and their summaries together or neither.
 
@@ -21,7 +23,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -147,16 +150,22 @@ _DAY_COLUMNS = (
 
 
 def _days_from_candles(where: str) -> str:
-    """SELECT of the daily rows (``_DAY_COLUMNS``) of the candles matching ``where``."""
+    """SELECT of the daily rows (``_DAY_COLUMNS``) of the candles matching ``where``: the day aggregates first, then
+    each day's first and last candle looked up by key. The join order and the key are forced: a table whose
+    statistics say it is empty (a new warehouse, a server restarted) would otherwise be scanned whole for each day
+    (44,640 candles took minutes instead of 0.07 s)."""
     return (
-        "SELECT g.symbol, g.`interval`, g.trade_date, f.`open`, g.high, g.low, l.`close`, g.volume, g.quote_volume, "
+        "SELECT STRAIGHT_JOIN g.symbol, g.`interval`, g.trade_date, f.`open`, g.high, g.low, l.`close`, g.volume, "
+        "g.quote_volume, "
         "g.trades, g.sum_close, g.candles, g.first_open_time, g.last_open_time "
         "FROM (SELECT symbol, `interval`, DATE(open_time) AS trade_date, MAX(high) AS high, MIN(low) AS low, "
         "SUM(volume) AS volume, SUM(quote_volume) AS quote_volume, SUM(trades) AS trades, SUM(`close`) AS sum_close, "
         "COUNT(*) AS candles, MIN(open_time) AS first_open_time, MAX(open_time) AS last_open_time "
         f"FROM {SOURCE} WHERE {where} GROUP BY symbol, `interval`, DATE(open_time)) AS g "
-        f"JOIN {SOURCE} f ON f.symbol = g.symbol AND f.`interval` = g.`interval` AND f.open_time = g.first_open_time "
-        f"JOIN {SOURCE} l ON l.symbol = g.symbol AND l.`interval` = g.`interval` AND l.open_time = g.last_open_time"
+        f"JOIN {SOURCE} f FORCE INDEX (PRIMARY) "
+        "ON f.symbol = g.symbol AND f.`interval` = g.`interval` AND f.open_time = g.first_open_time "
+        f"JOIN {SOURCE} l FORCE INDEX (PRIMARY) "
+        "ON l.symbol = g.symbol AND l.`interval` = g.`interval` AND l.open_time = g.last_open_time"
     )
 
 
@@ -231,6 +240,62 @@ def _write_days(cur: Any, chunk: Sequence[Span], new_days: list[tuple[Any, ...]]
 def refresh_rows(cur: Any, rows: Sequence[Sequence[Any]]) -> None:
     """``refresh`` for fact_kline rows just written (``klines.COLUMNS`` order: symbol, interval, open_time first)."""
     refresh(cur, spans((row[0], row[1], row[2]) for row in rows))
+
+
+_MERGE_DAY = (
+    f"UPDATE {DAILY} SET high = COALESCE(GREATEST(high, %s), high, %s), low = COALESCE(LEAST(low, %s), low, %s), "
+    "`close` = %s, volume = IF(%s IS NULL, volume, COALESCE(volume, 0) + %s), "
+    "quote_volume = IF(%s IS NULL, quote_volume, COALESCE(quote_volume, 0) + %s), "
+    "trades = IF(%s IS NULL, trades, COALESCE(trades, 0) + %s), sum_close = IF(%s IS NULL, sum_close, "
+    "COALESCE(sum_close, 0) + %s), candles = candles + %s, last_open_time = %s "
+    "WHERE symbol = %s AND `interval` = %s AND trade_date = %s"
+)
+_MERGE_SERIES = (
+    f"UPDATE {SERIES} SET candles = candles + %s, last_open_time = GREATEST(last_open_time, %s) "
+    "WHERE symbol = %s AND `interval` = %s"
+)
+
+
+def upserted_rows(cur: Any, rows: Sequence[Sequence[Any]]) -> None:
+    """``refresh_rows`` for rows just upserted (the last row of a key won), the stream's hot path: a day whose
+    summary ends before the rows' first candle on it (the next candles of today) has them merged in without
+    reading the day's candles again; every other day is recomputed (``refresh``)."""
+    latest = {(row[0], row[1], str(row[2])): row for row in rows}
+    batches: dict[tuple[str, str, str], list[Sequence[Any]]] = defaultdict(list)
+    for key in sorted(latest):
+        batches[(key[0], key[1], key[2][:10])].append(latest[key])
+    if not batches:
+        return
+    keys = list(batches)
+    cur.execute(
+        f"SELECT symbol, `interval`, trade_date, last_open_time FROM {DAILY} WHERE "
+        + " OR ".join(["(symbol = %s AND `interval` = %s AND trade_date = %s)"] * len(keys))
+        + " FOR UPDATE",
+        [value for key in keys for value in key],
+    )
+    ends = {(symbol, interval, str(day)): last for symbol, interval, day, last in cur.fetchall()}
+    merged = [key for key in keys if key in ends and ends[key] < datetime.fromisoformat(str(batches[key][0][2]))]
+    cur.executemany(_MERGE_DAY, [(*_merge_values(batches[key]), *key) for key in merged])
+    cur.executemany(_MERGE_SERIES, [(len(batches[key]), batches[key][-1][2], *key[:2]) for key in merged])
+    refresh(cur, spans(row[:3] for key in keys if key not in merged for row in batches[key]))
+
+
+def _merge_values(rows: Sequence[Sequence[Any]]) -> tuple[Any, ...]:
+    """``_MERGE_DAY``'s values for one day's new ``rows`` (in open time order; ``klines.COLUMNS``)."""
+
+    def total(index: int) -> Any:
+        values = [Decimal(str(row[index])) for row in rows if row[index] is not None]
+        return sum(values) if values else None
+
+    highs = [Decimal(str(row[6])) for row in rows if row[6] is not None]
+    lows = [Decimal(str(row[7])) for row in rows if row[7] is not None]
+    high, low = max(highs, default=None), min(lows, default=None)
+    volume, quote_volume, trades, closes = total(9), total(11), total(12), total(8)
+    return (
+        *(high, high, low, low, rows[-1][8]),
+        *(volume, volume, quote_volume, quote_volume, trades, trades, closes, closes),
+        *(len(rows), rows[-1][2]),
+    )
 
 
 def drift(symbols: Sequence[str], interval: str, first_day: date, end_day: date) -> str:
