@@ -12,4 +12,7 @@ RUN pip install --no-cache-dir -r /opt/airflow/requirements.txt -c /opt/airflow/
 COPY dags /opt/airflow/dags
 COPY plugins /opt/airflow/plugins
 COPY include /opt/airflow/include
+# The reusable parts as the binance-airflow distribution: its entry point registers the `binance` connection type.
+COPY pyproject.toml README.md /opt/airflow/
+RUN pip install --no-cache-dir --no-deps /opt/airflow
 ENV PYTHONPATH=/opt/airflow:/opt/airflow/plugins

@@ -14,7 +14,7 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/api/v3/ping" >/dev/null 
 export AIRFLOW_HOME=${AIRFLOW_HOME:-$PWD/.airflow}
 export AIRFLOW__CORE__DAGS_FOLDER=$PWD/dags AIRFLOW__CORE__PLUGINS_FOLDER=$PWD/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES=False PYTHONPATH=$PWD:$PWD/plugins
-export AIRFLOW_CONN_BINANCE_DEFAULT="{\"conn_type\": \"http\", \"host\": \"http://127.0.0.1:$port\", \"login\": \"sim-api-key\", \"password\": \"sim-api-secret\"}"
+export AIRFLOW_CONN_BINANCE_DEFAULT="{\"conn_type\": \"binance\", \"host\": \"http://127.0.0.1:$port\", \"login\": \"sim-api-key\", \"password\": \"sim-api-secret\"}"
 export AIRFLOW_CONN_BINANCE_WAREHOUSE='{"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "password": "", "schema": "binance_dw"}'
 .venv/bin/airflow db migrate >/dev/null
 day=$(date -u -d yesterday +%F)

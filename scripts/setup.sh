@@ -64,6 +64,9 @@ python=${PYTHON:-python3}
 log=$(mktemp)
 .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt >"$log" 2>&1 \
   || { grep -v "is ignored: it is neither" "$log" >&2; echo "setup: pip install failed" >&2; exit 1; }
+# The binance-airflow distribution, editable (its entry point registers the `binance` connection type with Airflow).
+.venv/bin/pip install -q --disable-pip-version-check --no-deps -e . >"$log" 2>&1 \
+  || { cat "$log" >&2; echo "setup: pip install -e . failed" >&2; exit 1; }
 rm -f "$log"
 # The project's code (include/, plugins/) on the venv's path, so `.venv/bin/python -m benchmarks.X` and the
 # simulator work from any shell, as Airflow itself finds them through its dags and plugins folders.

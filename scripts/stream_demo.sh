@@ -14,7 +14,7 @@ rest=$(sed -n 1p "$log" | awk '{print $NF}')
 streams=$(sed -n 2p "$log" | awk '{print $NF}')
 
 export AIRFLOW_HOME=${AIRFLOW_HOME:-$PWD/.airflow}
-export AIRFLOW_CONN_BINANCE_DEFAULT="{\"conn_type\": \"http\", \"host\": \"$rest\", \"extra\": {\"stream_url\": \"$streams\"}}"
+export AIRFLOW_CONN_BINANCE_DEFAULT="{\"conn_type\": \"binance\", \"host\": \"$rest\", \"extra\": {\"stream_url\": \"$streams\"}}"
 export AIRFLOW_CONN_BINANCE_WAREHOUSE='{"conn_type": "mysql", "host": "127.0.0.1", "port": 3306, "login": "root", "password": "", "schema": "binance_dw"}'
 export AIRFLOW_VAR_BINANCE_STREAM='{"symbols": ["BTCUSDT", "ETHUSDT"], "intervals": ["1s"]}'
 export BINANCE_STREAM_LOOKBACK=60

@@ -124,11 +124,13 @@ def connection_uri(
     with_key: bool = True,
     archives: bool = False,
     key: tuple[str, str] = (API_KEY, API_SECRET),
+    conn_type: str = "binance",
     **extra: Any,
 ) -> str:
     """``binance_default`` as JSON; ``archives`` serves kline archive files from the simulator too (``extra``:
-    more connection extras, e.g. ``stream_url``; ``key``: the account's API key pair)."""
-    conn: dict[str, Any] = {"conn_type": "http", "host": base_url, "extra": extra}
+    more connection extras, e.g. ``stream_url``; ``key``: the account's API key pair; ``conn_type``: ``binance``
+    or the generic ``http`` it replaces)."""
+    conn: dict[str, Any] = {"conn_type": conn_type, "host": base_url, "extra": extra}
     if with_key:
         conn |= {"login": key[0], "password": key[1]}
     if archives:

@@ -34,7 +34,7 @@ def test_compose_wires_airflow_to_the_warehouse_and_binance_connections():
     # sized for a fact table of gigabytes, not MySQL's 128 MB default buffer pool
     assert any(arg.startswith("--innodb-buffer-pool-size=") for arg in services[warehouse["host"]]["command"])
     binance = env[f"AIRFLOW_CONN_{settings.BINANCE_CONN_ID.upper()}"]
-    assert '"conn_type": "http"' in binance
+    assert '"conn_type": "binance"' in binance  # the package's connection type (an http one works too)
     assert "${BINANCE_URL:-https://api.binance.com}" in binance  # the real API unless told otherwise
 
 
@@ -73,6 +73,7 @@ def test_dockerfile_installs_the_pinned_requirements_and_ships_the_code():
     assert "-r /opt/airflow/requirements.txt -c /opt/airflow/constraints.txt" in dockerfile
     for folder in ("dags", "plugins", "include"):
         assert f"COPY {folder} /opt/airflow/{folder}" in dockerfile
+    assert "RUN pip install --no-cache-dir --no-deps /opt/airflow" in dockerfile  # the binance connection type
     assert "RUN mkdir -p /opt/airflow/staging /opt/airflow/auth && chmod g+rwx" in dockerfile
     requirements = (ROOT / "requirements.txt").read_text()
     assert "apache-airflow==3.3.2" in requirements

@@ -35,7 +35,7 @@ from harness.airflow_stack import (
 from include import settings
 from include.transforms.archive import path as archive_path
 from tests.conftest import ACCOUNT_B as ACCOUNT_B_KEYS
-from tests.conftest import ROOT, WAREHOUSE_DB, Sim, connection_uri
+from tests.conftest import API_KEY, API_SECRET, ROOT, WAREHOUSE_DB, Sim, connection_uri
 from tests.dag_runs import assert_exact_candles, expected, query
 
 pytestmark = pytest.mark.deployment
@@ -89,6 +89,8 @@ def stack(
     }
     deployment = AirflowStack(tmp_path_factory.mktemp("stack"), connections, WORKERS, "airflow_stack_test")
     deployment.env["BINANCE_ETL_ACCOUNTS"] = "binance_default,binance_account_b"  # two accounts' balances
+    lineage = {"type": "file", "log_file_path": str(deployment.home / "lineage.jsonl"), "append": True}
+    deployment.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(lineage)  # OpenLineage events, to a file
     try:
         deployment.start()
         yield deployment
@@ -155,6 +157,98 @@ def test_trigger_form_in_a_real_browser_runs_the_dag_and_shows_its_log(
             warehouse, symbol, "15m", datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 3, tzinfo=UTC)
         )
         assert got == 2 * 96
+
+
+def lineage_events(stack: AirflowStack) -> dict[str, dict[str, list[dict]]]:
+    """Each task's datasets (``job name → {"inputs", "outputs"}``) from the COMPLETE events the workers wrote."""
+    jobs: dict[str, dict[str, list[dict]]] = {}
+    for line in (stack.home / "lineage.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        if event.get("eventType") == "COMPLETE":
+            job = jobs.setdefault(event["job"]["name"], {"inputs": [], "outputs": []})
+            job["inputs"] += event.get("inputs", [])
+            job["outputs"] += event.get("outputs", [])
+    return jobs
+
+
+def test_the_runs_lineage_names_binance_and_the_tables_and_connects_the_klines_endpoint_to_the_views(
+    stack: AirflowStack, sim_url: str
+):
+    """OpenLineage events of the run above (the provider's file transport): the extracts read Binance's
+    endpoints, the loads write the tables (schema, rows written), and the graph from ``/api/v3/klines``
+    reaches every view built on the candles, view by view through its column lineage."""
+    jobs = lineage_events(stack)
+    warehouse, klines = "mysql://127.0.0.1:3306", (sim_url, "/api/v3/klines")
+    readers = [name for name, job in jobs.items() if klines in {(d["namespace"], d["name"]) for d in job["inputs"]}]
+    assert "binance_etl.klines.extract_klines" in readers, sorted(jobs)
+    loaded = [d for d in jobs["binance_etl.klines.load_klines"]["outputs"] if d["name"] == f"{WAREHOUSE_DB}.fact_kline"]
+    assert loaded and loaded[0]["namespace"] == warehouse
+    assert sum(d["outputFacets"]["outputStatistics"]["rowCount"] for d in loaded) == 3 * 2 * 96
+    assert {"symbol", "interval", "open_time", "close"} <= {f["name"] for f in loaded[0]["facets"]["schema"]["fields"]}
+
+    edges: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for job in jobs.values():
+        for output in job["outputs"]:
+            columns = output.get("facets", {}).get("columnLineage", {}).get("fields", {})
+            sources = {(f["namespace"], f["name"]) for c in columns.values() for f in c["inputFields"]} or {
+                (d["namespace"], d["name"]) for d in job["inputs"]
+            }
+            for source in sources:
+                edges.setdefault(source, set()).add((output["namespace"], output["name"]))
+    reached, frontier = set(), [klines]
+    while frontier:
+        if (node := frontier.pop()) not in reached:
+            reached.add(node)
+            frontier += edges.get(node, ())
+    kline_views = ("v_daily_ohlcv", "v_monthly_returns", "v_price_change", "v_top_worst", "v_kline_outages")
+    unreached = {f"{WAREHOUSE_DB}.{view}" for view in kline_views} - {n for ns, n in reached if ns == warehouse}
+    assert not unreached, sorted(reached)
+
+
+def test_the_binance_connection_form_labels_its_fields_and_the_hook_reads_what_it_saved(
+    stack: AirflowStack, sim_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """The ``binance`` connection type (the binance-airflow distribution's entry point) in the UI's form: the key
+    pair, REST root, archive root and stream URL under their own labels; what it saves drives the hook."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from binance_airflow.binance.archives import archive_root
+    from binance_airflow.binance.hook import BinanceHook
+    from binance_airflow.stream.config import stream_url
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1300})
+        page.set_default_timeout(30_000)
+        sign_in(page, stack)
+        page.goto(stack.url + "/connections")
+        page.get_by_role("button", name="Add Connection").click()
+        form = page.get_by_role("dialog")
+        form.get_by_label("Connection ID").fill("binance_from_the_form")
+        form.get_by_role("combobox").first.click()
+        page.keyboard.type("Binance")
+        page.keyboard.press("Enter")
+        form.get_by_label("REST base URL").fill(sim_url)
+        form.get_by_label("API key").fill(API_KEY)
+        form.get_by_label("API secret").fill(API_SECRET)
+        form.get_by_text("Extra Fields", exact=True).click()
+        expect(form.get_by_text("Archive root")).to_be_visible()
+        form.locator("#element_stream_url").fill("ws://127.0.0.1:9/")
+        form.screenshot(path=ARTIFACTS / "binance_connection_form.png")
+        form.get_by_role("button", name="Save").click()
+        expect(page.get_by_text("binance_from_the_form")).to_be_visible()
+        browser.close()
+
+    saved = stack.api("GET", "/api/v2/connections/binance_from_the_form")
+    assert (saved["conn_type"], saved["host"], saved["login"]) == ("binance", sim_url, API_KEY)
+    extra = json.loads(saved["extra"])
+    assert extra == {"archive_url": None, "stream_url": "ws://127.0.0.1:9/"}  # an empty field is saved as null
+    conn = {"conn_type": "binance", "host": sim_url, "login": API_KEY, "password": API_SECRET, "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_FROM_THE_FORM", json.dumps(conn))
+    hook = BinanceHook("binance_from_the_form")
+    assert {b["asset"] for b in hook.account()["balances"]} == {"BTC", "ETH", "USDT"}  # signed with the key pair
+    assert archive_root(hook.connection.host, hook.connection.extra_dejson) is None  # not Binance: REST only
+    assert stream_url(hook.connection.extra_dejson) == "ws://127.0.0.1:9"
 
 
 def test_celery_workers_share_one_runs_mapped_tasks(stack: AirflowStack, sim_url: str, warehouse: MySQLdb.Connection):

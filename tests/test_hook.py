@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from binance_airflow.binance.archives import archive_root
 from binance_airflow.binance.errors import (
     BinanceAnswerRefused,
     BinanceAPIError,
@@ -17,6 +18,7 @@ from binance_airflow.binance.errors import (
     BinanceUnavailableError,
 )
 from binance_airflow.binance.hook import BinanceHook
+from binance_airflow.stream.config import stream_url
 from include.binance_sim.payloads import klines_json
 from include.intervals import MINUTE_MS
 from tests.conftest import API_SECRET, Sim, connection_uri, sim_market
@@ -149,6 +151,20 @@ def test_retries_are_bounded(binance_conn: Sim):
     with pytest.raises(BinanceUnavailableError, match="giving up after 3 attempts; last error: HTTP 502"):
         BinanceHook(sleep=RecordingSleep(), max_retries=2).ping()
     assert binance_conn.requests("/api/v3/ping") == 3
+
+
+@pytest.mark.parametrize("conn_type", ["binance", "http"])
+def test_a_binance_connection_and_the_http_one_it_replaces_read_alike(
+    monkeypatch: pytest.MonkeyPatch, sim: Sim, conn_type: str
+):
+    uri = connection_uri(sim.base_url, archives=True, conn_type=conn_type, stream_url="ws://127.0.0.1:1/")
+    monkeypatch.setenv("AIRFLOW_CONN_BINANCE_DEFAULT", uri)
+    hook = BinanceHook()
+    assert hook.connection.conn_type == conn_type
+    assert {b["asset"] for b in hook.account()["balances"]} == {"BTC", "ETH", "USDT"}  # key pair: login, password
+    assert archive_root(hook.connection.host, hook.connection.extra_dejson) == sim.base_url
+    assert stream_url(hook.connection.extra_dejson) == "ws://127.0.0.1:1"
+    assert "archive_url" not in hook.session.headers  # the package's own extras are not sent as headers
 
 
 def test_signed_account_and_clock_resync(binance_conn: Sim):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
+from airflow.sdk.lineage import get_hook_lineage_collector
 
 from binance_airflow.binance.errors import BinanceAPIError
 from binance_airflow.binance.transport import RetryPolicy, Transient, bounded_wait, get
@@ -22,12 +23,13 @@ if TYPE_CHECKING:
     from binance_airflow.binance.hook import BinanceHook
 
 ARCHIVE_HOST = "https://data.binance.vision"
+ARCHIVE_SCHEME = "binance-archive"  # lineage Assets of the folders read: binance-archive://<connection id>/data/…
 log = logging.getLogger(__name__)
 
 
 def archive_root(host: str, extras: dict[str, Any]) -> str | None:
     """The archive root for a connection with ``host`` and ``extras``, or None to use REST only."""
-    if "archive_url" in extras:
+    if extras.get("archive_url") is not None:  # a connection form's empty field is None: the default
         return str(extras["archive_url"]).rstrip("/") or None
     hostname = urlsplit(host if "//" in host else f"https://{host}").hostname or ""
     return ARCHIVE_HOST if hostname == "binance.com" or hostname.endswith(".binance.com") else None
@@ -37,14 +39,17 @@ def for_hook(hook: BinanceHook) -> ArchiveClient | None:
     """The archive client for the hook's connection (same timeout and retries), or None for REST only."""
     conn = hook.connection
     root = archive_root(conn.host or hook.default_host, conn.extra_dejson)
-    return None if root is None else ArchiveClient(root, hook.request_timeout, hook.retry)
+    return None if root is None else ArchiveClient(root, hook.request_timeout, hook.retry, hook.http_conn_id)
 
 
 class ArchiveClient:
     """Downloads one archive file at a time, retrying transport failures like the REST hook does."""
 
-    def __init__(self, root_url: str, timeout: tuple[float, float], retry: RetryPolicy | None = None):
+    def __init__(
+        self, root_url: str, timeout: tuple[float, float], retry: RetryPolicy | None = None, conn_id: str = ""
+    ):
         self.root_url = root_url
+        self.conn_id = conn_id  # the connection it serves, for lineage
         self.timeout = timeout
         self.retry = retry or RetryPolicy(log=log)
         self.session = requests.Session()
@@ -55,8 +60,12 @@ class ArchiveClient:
         None when the file is not published (403/404); ``ArchiveIntegrityError`` when it does not match
         its ``.CHECKSUM``.
         """
-        url = self.root_url + archive.path(symbol, interval, period, label)
+        path = archive.path(symbol, interval, period, label)
+        url = self.root_url + path
         name = url.rsplit("/", 1)[-1]
+        if self.conn_id:
+            folder = f"{ARCHIVE_SCHEME}://{self.conn_id}{path.rsplit('/', 1)[0]}"
+            get_hook_lineage_collector().add_input_asset(context=self, uri=folder)
         content = self.retry.run(name, lambda: self._download(url))
         if content is None:
             return None

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import requests
 from airflow.exceptions import AirflowNotFoundException
 from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk.lineage import get_hook_lineage_collector
 from airflow.sdk.log import mask_secret
 
 from binance_airflow.binance.errors import (
@@ -28,12 +29,14 @@ from include import settings
 from include.intervals import next_open, to_ms, validate_interval
 
 KLINES_PAGE = 1000
+ENDPOINT_SCHEME = "binance"  # lineage Assets of the endpoints read: binance://<connection id>/api/v3/klines
 OWN_EXTRAS = ("archive_url", "stream_url")  # connection extras that configure this package, not HTTP headers
 Kline = list[Any]
 
 
 class BinanceHook(HttpHook):
-    """Talks to Binance spot REST through an Airflow HTTP connection.
+    """Talks to Binance spot REST through an Airflow connection of type ``binance`` (its form labels the fields;
+    registered by the ``binance-airflow`` distribution, see ``provider_info``) or ``http``: both are read alike.
 
     The connection's host is the base URL (default ``https://api.binance.com``), its login the API
     key and its password the API secret (both optional: public endpoints need neither). The secret
@@ -48,7 +51,7 @@ class BinanceHook(HttpHook):
 
     conn_name_attr = "binance_conn_id"
     default_conn_name = "binance_default"
-    conn_type = "http"
+    conn_type = "binance"
     hook_name = "Binance"
     default_host = "https://api.binance.com"
 
@@ -92,7 +95,7 @@ class BinanceHook(HttpHook):
         except AirflowNotFoundException:
             raise AirflowNotFoundException(
                 f"Airflow connection {self.http_conn_id!r} is not defined; create it, e.g. "
-                f"`airflow connections add {self.http_conn_id} --conn-type http --conn-host {self.default_host}` "
+                f"`airflow connections add {self.http_conn_id} --conn-type binance --conn-host {self.default_host}` "
                 "(login = API key, password = API secret for signed endpoints)"
             ) from None
         if conn.password:
@@ -123,6 +126,7 @@ class BinanceHook(HttpHook):
         """GET ``path`` and return its decoded JSON, retrying what is worth retrying."""
         params = dict(params or {})
         resynced = False
+        get_hook_lineage_collector().add_input_asset(context=self, uri=f"{ENDPOINT_SCHEME}://{self.http_conn_id}{path}")
         while True:
             try:
                 return self.retry.run(path, lambda: self._get_once(path, params, signed, weight))

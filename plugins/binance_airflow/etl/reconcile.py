@@ -22,6 +22,7 @@ from airflow.providers.mysql.hooks.mysql import MySqlHook
 
 from binance_airflow.binance.hook import KLINES_PAGE, BinanceHook, Kline
 from binance_airflow.warehouse.connection import transaction, warehouse_hook
+from binance_airflow.warehouse.lineage import report_load, report_written
 from binance_airflow.warehouse.loads import LoadResult, record_rejects, upsert_csv
 from binance_airflow.warehouse.tables import TABLES
 from include.gaps import Hole, find_holes, grid, unbroken
@@ -122,6 +123,7 @@ def _reconcile_symbol(
         csv_path = folder / "staging" / f"fact_kline.{symbol}.heal.csv"
         written = write_csv(csv_path, klines.COLUMNS, batch.rows)
         finding.loaded = upsert_csv(db, TABLES["fact_kline"], csv_path, written, run_id, len(batch.rejects))
+        report_load(db, "fact_kline", csv_path, finding.loaded.inserted + finding.loaded.updated)
         finding.healed_opens = {row[3] for row in batch.rows}
         log.info(
             "%s %s: healed %d candles Binance served when asked again, first %s",
@@ -224,6 +226,7 @@ def _record_outages(db: MySqlHook, window: RunWindow, symbol: str, outages: list
                 for h in outages
             ],
         )
+    report_written(db, "kline_gap", len(outages))
 
 
 def report(interval: str, findings: list[Finding]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from binance_airflow.binance.hook import BinanceHook
 from binance_airflow.etl.kline_extract import extract_symbol
 from binance_airflow.etl.run_folder import inside, raw_capture
 from binance_airflow.warehouse.connection import warehouse_hook
+from binance_airflow.warehouse.lineage import report_files, report_load
 from binance_airflow.warehouse.loads import LoadResult, record_rejects, upsert_csv
 from binance_airflow.warehouse.tables import ACCOUNT, EXCHANGE_INFO, TABLES, TICKER, WINDOW, Table
 from include import settings, symbol_selection
@@ -59,7 +60,8 @@ def extract_exchange_info(window: RunWindow, folder: Path, hook: BinanceHook) ->
     snapshots.symbol_rows(info, window.symbols)
     wanted = set(window.symbols)
     info["symbols"] = [s for s in info["symbols"] if s["symbol"] in wanted]
-    write_json(raw_capture(folder, EXCHANGE_INFO), info)
+    write_json(capture := raw_capture(folder, EXCHANGE_INFO), info)
+    report_files(hook, wrote=(capture,))
     return [
         {"symbols": batch, "weight_limit": hook.budget.limit, "label": symbol_selection.label(batch)}
         for batch in symbol_selection.batches(window.symbols, settings.KLINE_BATCHES)
@@ -73,6 +75,7 @@ def extract_ticker(window: RunWindow, folder: Path, hook: BinanceHook) -> str | 
         return None
     path = raw_capture(folder, TICKER)
     write_json(path, hook.ticker_24hr(window.symbols))
+    report_files(hook, wrote=(path,))
     return str(path)
 
 
@@ -93,6 +96,7 @@ def extract_account(window: RunWindow, folder: Path, hooks: list[BinanceHook]) -
         return None
     path = raw_capture(folder, ACCOUNT)
     write_json(path, {"accounts": accounts})
+    report_files(hooks[0], wrote=(path,))
     log.info("balances of %d account(s): %s", len(accounts), ", ".join(a["account"] for a in accounts))
     return str(path)
 
@@ -101,15 +105,10 @@ def extract_klines(window: RunWindow, symbols: list[str], folder: Path, hook: Bi
     """All candles of each of ``symbols`` in the window, as raw chunk files (archives where possible, else REST)."""
     extracted = []
     for number, symbol in enumerate(symbols, 1):
-        files = extract_symbol(
-            hook,
-            symbol,
-            window.interval,
-            window.start_ms,
-            window.end_ms,
-            inside(folder, "raw", "klines", symbol),
-            settings.EXTRACT_WORKERS,
-        )
+        raw = inside(folder, "raw", "klines", symbol)
+        workers = settings.EXTRACT_WORKERS
+        files = extract_symbol(hook, symbol, window.interval, window.start_ms, window.end_ms, raw, workers)
+        report_files(hook, wrote=(raw,))
         extracted.append({"symbol": symbol, "files": files, "rows": sum(f["rows"] for f in files)})
         if len(symbols) > 1:
             log.info("extracted %d of %d symbols of this batch", number, len(symbols))
@@ -126,10 +125,11 @@ def stage_table(table: Table, window: RunWindow, folder: Path) -> dict[str, Any]
         raise ValueError(
             f"{table.name} is not staged by a transform: give its registry entry staged_from and transform"
         )
-    raw = None if table.staged_from == WINDOW else read_json(raw_capture(folder, table.staged_from))
-    rows = table.transform(raw, window)
+    capture = None if table.staged_from == WINDOW else raw_capture(folder, table.staged_from)
+    rows = table.transform(None if capture is None else read_json(capture), window)
     path = folder / "staging" / f"{table.name}.csv"
     staged: dict[str, Any] = {"csv": str(path), "rows": write_csv(path, table.columns, rows)}
+    report_files(table, read=() if capture is None else (capture,), wrote=(path.parent,))
     if "snapshot_time" in table.columns:
         staged["snapshot_times"] = sorted({row[table.columns.index("snapshot_time")] for row in rows})
     return staged
@@ -156,6 +156,7 @@ def _transform_symbol(window: RunWindow, folder: Path, extracted: dict[str, Any]
     rejects_path = staging / f"rejects.fact_kline.{symbol}.csv"
     write_csv(rejects_path, klines.REJECT_COLUMNS, rejects)
     rows = sum(f["rows"] for f in files)
+    report_files(window, read=(inside(folder, "raw", "klines", symbol),), wrote=(staging,))
     log.info(
         "%s: %d raw, %d valid, %d rejected, %d duplicates", symbol, extracted["rows"], rows, len(rejects), duplicates
     )
@@ -179,7 +180,10 @@ def per_symbol(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def load_table(table: str, staged: dict[str, Any], run_id: str) -> dict[str, Any]:
     """Upsert one staged CSV into ``table``."""
-    return upsert_csv(warehouse_hook(), TABLES[table], Path(staged["csv"]), staged["rows"], run_id).as_dict()
+    hook, csv = warehouse_hook(), Path(staged["csv"])
+    result = upsert_csv(hook, TABLES[table], csv, staged["rows"], run_id)
+    report_load(hook, table, csv.parent, result.inserted + result.updated)
+    return result.as_dict()
 
 
 def load_klines(staged: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
@@ -199,6 +203,8 @@ def load_kline_batch(staged: list[dict[str, Any]], run_id: str) -> dict[str, Any
             total.add(
                 upsert_csv(hook, TABLES["fact_kline"], Path(chunk["csv"]), chunk["rows"], run_id, chunk["rejects"])
             )
+    if staged and staged[0]["files"]:
+        report_load(hook, "fact_kline", Path(staged[0]["files"][0]["csv"]).parent, total.inserted + total.updated)
     return total.as_dict()
 
 

@@ -18,6 +18,7 @@ from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
 from binance_airflow.warehouse import summaries
 from binance_airflow.warehouse.connection import DATABASE_TEMPLATE
 from binance_airflow.warehouse.connection import MACROS as CONNECTION_MACROS
+from binance_airflow.warehouse.lineage import WarehouseLineage
 from binance_airflow.warehouse.tables import Gate
 from include import settings, symbol_selection, task_ids
 from include.intervals import HOUR_MS, validate_interval
@@ -81,8 +82,9 @@ MACROS = {
 }
 
 
-class OneScanTableCheckOperator(SQLTableCheckOperator):
-    """SQLTableCheckOperator whose checks are all computed in one scan of the partition.
+class OneScanTableCheckOperator(WarehouseLineage, SQLTableCheckOperator):
+    """SQLTableCheckOperator whose checks are all computed in one scan of the partition (its lineage: the table it
+    reads, named as the loads name it).
 
     The provider's query reads the partition once per check (a subquery each, joined by UNION ALL): seven
     checks over a market backfill's 21 M candles are seven range scans. Here one aggregate row holds every
@@ -90,6 +92,9 @@ class OneScanTableCheckOperator(SQLTableCheckOperator):
     handling and listeners' check results are unchanged; its failure message leads with the failed checks. Every
     check must be an aggregate condition; a per-check ``partition_clause`` is not supported.
     """
+
+    def lineage_sql(self) -> list[str]:
+        return [f"SELECT * FROM {self.table}"]
 
     def _raise_exception(self, exception_string: str) -> NoReturn:
         """The provider's failure, led by the failed checks' names (its detail starts with the long query)."""
