@@ -9,7 +9,7 @@ run of the month's last day). A window given as ``start``/``end`` params is take
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ class RunWindow:
     start_ms: int
     end_ms: int
     as_of_ms: int
+    not_trading: list[str] = field(default_factory=list)  # of ``symbols``, those Binance no longer trades
 
     def as_dict(self) -> dict[str, Any]:
         """The window as XCom and Jinja carry it (the ``plan`` task's XCom ``window``)."""

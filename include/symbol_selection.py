@@ -38,22 +38,26 @@ def not_names(listed: Iterable[Mapping[str, Any]]) -> list[str]:
     return [repr(s.get("symbol"))[:40] for s in listed if not is_name(s.get("symbol"))]
 
 
-def expand(requested: Iterable[str], listed: Iterable[Mapping[str, Any]]) -> list[str]:
+def expand(requested: Iterable[str], listed: Iterable[Mapping[str, Any]], any_status: bool = False) -> list[str]:
     """``requested`` with each pattern replaced by the TRADING symbols of ``listed`` (exchangeInfo's
-    ``symbols``) it matches, in name order; names stay as given; no symbol twice. A listed name that is not a
-    symbol name (SQL, a path: what a hostile server may send) is never selected (see ``not_names``).
+    ``symbols``) it matches (``any_status``: the symbols of any status, delisted ones included), in name order;
+    names stay as given; no symbol twice. A listed name that is not a symbol name (SQL, a path: what a hostile
+    server may send) is never selected (see ``not_names``).
 
-    ValueError names a pattern that matches no trading symbol.
+    ValueError names a pattern that matches no such symbol.
     """
-    trading = sorted(s["symbol"] for s in listed if s.get("status") == "TRADING" and is_name(s.get("symbol")))
+    kind = "listed" if any_status else "TRADING"
+    candidates = sorted(
+        s["symbol"] for s in listed if (any_status or s.get("status") == "TRADING") and is_name(s.get("symbol"))
+    )
     resolved: dict[str, None] = {}
     for item in requested:
         if not is_pattern(item):
             resolved[item] = None
             continue
-        matches = [symbol for symbol in trading if fnmatch.fnmatchcase(symbol, item)]
+        matches = [symbol for symbol in candidates if fnmatch.fnmatchcase(symbol, item)]
         if not matches:
-            raise ValueError(f"symbol pattern {item!r} matches no TRADING symbol on Binance")
+            raise ValueError(f"symbol pattern {item!r} matches no {kind} symbol on Binance")
         resolved.update(dict.fromkeys(matches))
     return list(resolved)
 

@@ -137,9 +137,21 @@ def test_418_stops_at_once_with_ban_time(binance_conn: Sim):
     assert sleep.waits == []
 
 
-@pytest.mark.parametrize("kind", ["status", "malformed", "html", "reset", "cut"])
-def test_transient_failures_are_retried_with_backoff(binance_conn: Sim, kind: str):
-    binance_conn.fault(kind, path="/api/v3/klines", times=2, status=503)
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [
+        ("status", 500),
+        ("status", 502),
+        ("status", 503),
+        ("malformed", 503),
+        ("html", 503),
+        ("reset", 503),
+        ("cut", 503),
+    ],
+    ids=["HTTP 500", "HTTP 502", "HTTP 503", "truncated JSON", "HTML page with status 200", "reset", "cut"],
+)
+def test_transient_failures_are_retried_with_backoff(binance_conn: Sim, kind: str, status: int):
+    binance_conn.fault(kind, path="/api/v3/klines", times=2, status=status)
     sleep = RecordingSleep()
     got = list(BinanceHook(sleep=sleep, backoff_seconds=0.5).iter_klines("BTCUSDT", "1h", START, END))
     assert got == expected_klines("BTCUSDT", "1h", START, END)

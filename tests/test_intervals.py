@@ -1,10 +1,12 @@
 """Interval maths on the UTC grid."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 
-from include.intervals import floor_open, is_aligned, next_open, to_ms, validate_interval
+from include import settings
+from include.intervals import FIXED_MS, INTERVALS, floor_open, is_aligned, next_open, to_ms, validate_interval
 
 
 def ms(*args: int) -> int:
@@ -29,3 +31,12 @@ def test_validation_names_the_bad_value():
         validate_interval("1Y")
     with pytest.raises(ValueError, match="naive datetime"):
         to_ms(datetime(2024, 1, 1))
+
+
+def test_the_coverage_views_grid_is_the_one_the_pipeline_uses():
+    """v_kline_coverage counts a series' expected candles in SQL: its seconds per interval are these, every
+    interval is there, and the month is counted by calendar."""
+    sql = (settings.SQL_DIR / "views" / "v_kline_coverage.sql").read_text()
+    seconds = {name: int(value) for name, value in re.findall(r"WHEN '(\w+)' THEN (\d+)", sql)}
+    assert seconds == {name: ms // 1000 for name, ms in FIXED_MS.items()}
+    assert "WHEN '1M' THEN TIMESTAMPDIFF(MONTH" in sql and set(INTERVALS) == {*seconds, "1M"}

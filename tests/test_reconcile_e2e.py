@@ -71,6 +71,12 @@ def test_an_exchange_outage_is_recorded_and_the_run_passes(
     )
     moment = datetime(2023, 3, 24, 13)
     assert gaps == [("BTCUSDT", "1h", moment, moment, 1, "exchange_recheck", run.run_id)]
+    coverage = query(
+        warehouse,
+        f"SELECT first_open_time, last_open_time, candles_held, candles_expected, confirmed_outages, unexplained "
+        f"FROM {WAREHOUSE_DB}.v_kline_coverage WHERE symbol = 'BTCUSDT' AND `interval` = '1h'",
+    )
+    assert coverage == [(datetime(2023, 3, 24), datetime(2023, 3, 24, 23), 23, 24, 1, 0)]  # the outage explains it
     outage = summary(webhook[-1:])["exchange_outages"]
     assert outage == [
         {

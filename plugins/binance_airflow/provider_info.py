@@ -30,7 +30,7 @@ def get_provider_info() -> dict[str, Any]:
                 "conn-fields": {
                     "archive_url": _text_field(
                         "Archive root",
-                        "Binance's public archive (https://data.binance.vision); empty turns archives off",
+                        "kline archive files; empty: https://data.binance.vision when the REST host is Binance's",
                     ),
                     "stream_url": _text_field(
                         "Stream URL", "WebSocket root of the kline streams (wss://stream.binance.com:9443)"

@@ -48,7 +48,8 @@ def static(name: str) -> FileResponse:
 
 @app.get("/api/series")
 def series() -> list[dict[str, Any]]:
-    """Every loaded (symbol, interval) with its first and last open time."""
+    """Every loaded (symbol, interval): first and last open time, candles held, expected, confirmed outages and
+    unexplained (v_kline_coverage)."""
     return queries.series()
 
 

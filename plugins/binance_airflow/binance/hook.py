@@ -238,6 +238,10 @@ class BinanceHook(HttpHook):
         """The oldest candle Binance has for ``symbol`` (from its listing), or None."""
         return self._one_kline(symbol, interval, startTime=0)
 
+    def has_klines(self, symbol: str, interval: str, start_ms: int, end_ms: int) -> bool:
+        """Whether Binance has a candle of ``symbol`` opening in ``[start_ms, end_ms)`` (one request, weight 2)."""
+        return self._one_kline(symbol, interval, startTime=start_ms, endTime=end_ms - 1) is not None
+
     def last_kline(self, symbol: str, interval: str) -> Kline | None:
         """The newest candle of ``symbol`` (the still-open one while it trades), or None."""
         return self._one_kline(symbol, interval)

@@ -57,7 +57,9 @@ def notify_run(context: Any, folder: Path | None) -> dict[str, Any]:
     states = report.per_task(instances, set(context["dag"].task_ids))
     states.pop(ti.task_id, None)
     window = ti.xcom_pull(task_ids=task_ids.PLAN, key="window") or {}
-    summary = report.summarise(dag_run.run_id, loads, states, reconciled, window.get("symbols"))
+    summary = report.summarise(
+        dag_run.run_id, loads, states, reconciled, window.get("symbols"), window.get("not_trading")
+    )
     log.info("\n%s", report.format_summary(summary))
     WebhookNotifier(json=summary).notify(context)
     if folder is not None:

@@ -22,7 +22,7 @@ from airflow.providers.mysql.hooks.mysql import MySqlHook
 
 from binance_airflow.binance.hook import KLINES_PAGE, BinanceHook, Kline
 from binance_airflow.warehouse.connection import transaction, warehouse_hook
-from binance_airflow.warehouse.lineage import report_load, report_written
+from binance_airflow.warehouse.lineage import report_load, report_read, report_written
 from binance_airflow.warehouse.loads import LoadResult, record_rejects, upsert_csv
 from binance_airflow.warehouse.tables import TABLES
 from include.gaps import Hole, find_holes, grid, unbroken
@@ -226,6 +226,7 @@ def _record_outages(db: MySqlHook, window: RunWindow, symbol: str, outages: list
                 for h in outages
             ],
         )
+    report_read(db, "fact_kline")
     report_written(db, "kline_gap", len(outages))
 
 

@@ -19,8 +19,10 @@ def summarise(
     task_states: dict[str, str],
     reconciled: dict[str, Any] | None = None,
     symbols: list[str] | None = None,
+    not_trading: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The run's report: rows per table, what reconciling fact_kline with Binance found, tasks that did not succeed."""
+    """The run's report: rows per table, what reconciling fact_kline with Binance found, tasks that did not succeed
+    (``not_trading``: the run's symbols Binance no longer trades, selected for a window in the past)."""
     failed = sorted(t for t, s in task_states.items() if s == "failed")
     blocked = sorted(t for t, s in task_states.items() if s == "upstream_failed")
     skipped = sorted(t for t, s in task_states.items() if s == "skipped")
@@ -30,6 +32,7 @@ def summarise(
         "dag_run_id": run_id,
         "status": "failed" if failed or blocked else "success",
         "symbols": symbols or [],
+        "not_trading": not_trading or [],
         "tables": {
             load["table"]: {k: load[k] for k in ("rows_in", "inserted", "updated", "unchanged", "rejects")}
             for load in loads
@@ -53,6 +56,8 @@ def format_summary(summary: dict[str, Any]) -> str:
             f" … and {len(symbols) - SHOWN_SYMBOLS} more" if len(symbols) > SHOWN_SYMBOLS else ""
         )
         lines.append(f"  {len(symbols)} symbols: {shown}")
+    if stopped := summary.get("not_trading"):
+        lines.append(f"  {len(stopped)} of them no longer trading: {' '.join(stopped[:SHOWN_SYMBOLS])}")
     for table, counts in sorted(summary["tables"].items()):
         lines.append(
             f"  {table:<17} in={counts['rows_in']:>7} inserted={counts['inserted']:>7} "

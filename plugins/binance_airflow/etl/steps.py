@@ -26,19 +26,35 @@ log = logging.getLogger(__name__)
 
 
 def resolve_symbols(window: RunWindow, folder: Path, hook: BinanceHook) -> RunWindow:
-    """``window`` with its symbol patterns (``*USDT``) replaced by the TRADING symbols they match now; the
-    exchangeInfo read for that is kept in ``folder`` for ``extract_exchange_info`` (weight 20 once, not twice)."""
+    """``window`` with its symbol patterns (``*USDT``) replaced by the symbols they match; the exchangeInfo read
+    for that is kept in ``folder`` for ``extract_exchange_info`` (weight 20 once, not twice).
+
+    A window reaching today takes the TRADING symbols. A window in the past takes the symbols of any status
+    (survivorship: a pair delisted since traded then), and each matched symbol no longer trading is asked for one
+    candle in the window (weight 2): one without any is skipped, not failed. The window lists those kept that no
+    longer trade (``not_trading``, in the run summary)."""
     if not any(symbol_selection.is_pattern(s) for s in window.symbols):
         return window
     info = hook.exchange_info()
     write_json(_planned_exchange_info(folder), info)
-    symbols = symbol_selection.expand(window.symbols, info["symbols"])
+    past = not window.is_recent
+    symbols = symbol_selection.expand(window.symbols, info["symbols"], any_status=past)
     if ignored := symbol_selection.not_names(info["symbols"]):
         log.warning(
             "exchangeInfo lists %d names that are not symbol names, ignored: %s", len(ignored), ", ".join(ignored[:5])
         )
+    named = set(window.symbols)
+    stopped = {s["symbol"] for s in info["symbols"] if s.get("status") != "TRADING"} & set(symbols) - named
+    had = {s for s in sorted(stopped) if hook.has_klines(s, window.interval, window.start_ms, window.end_ms)}
+    if stopped - had:
+        log.info("no candles in the window, skipped: %s", " ".join(sorted(stopped - had)))
+    symbols = [s for s in symbols if s not in stopped or s in had]
+    if not symbols:
+        raise ValueError(f"symbols {', '.join(window.symbols)} match no symbol with candles in the window")
     log.info("symbols %s resolved to %d symbols: %s", ", ".join(window.symbols), len(symbols), " ".join(symbols))
-    return replace(window, symbols=symbols)
+    if had:
+        log.info("%d of them no longer trade (delisted or halted since): %s", len(had), " ".join(sorted(had)))
+    return replace(window, symbols=symbols, not_trading=sorted(had))
 
 
 def _planned_exchange_info(folder: Path) -> Path:

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from airflow.providers.common.sql.hooks.lineage import send_sql_hook_lineage
 from airflow.sdk import BaseHook, Variable
 
 from binance_airflow.etl.inbox import NotOurFile, read_file
+from binance_airflow.warehouse.lineage import report_files
 from include import settings
 from include.imports.rows import KLINE_ARRAY, missing_columns
 from include.imports.spec import SourceSpec, SpecError, resolve
@@ -82,6 +84,7 @@ def file_records(spec: SourceSpec, path: Path, item: str) -> tuple[str, list[dic
     except (NotOurFile, FileRejected) as err:
         raise SourceUnreadable(f"{item}: {err}") from None
     fingerprint = hashlib.sha256(data).hexdigest()
+    report_files(spec, read=(path,))
     fmt = spec.format or SUFFIX_FORMATS.get(path.suffix.lower(), "")
     try:
         if fmt == "kline_arrays":
@@ -170,10 +173,16 @@ def database_records(query: Query, order: list[str]) -> Iterator[dict[str, Any]]
         cursor = _server_side_cursor(hook.conn_type, conn)
         cursor.execute(sql, params)
         names = [str(d[0]).lower() for d in cursor.description]
+        read = 0
         while rows := cursor.fetchmany(settings.IMPORT_CHUNK_ROWS):
+            read += len(rows)
             for row in rows:
                 yield dict(zip(names, row, strict=True))
         cursor.close()
+        # lineage: the source's tables as the SQL names them (MySQL has no schemas: its database is the default)
+        mysql = hook.conn_type in ("mysql", "mariadb")
+        database = (hook.schema or BaseHook.get_connection(query.spec.connection).schema) if mysql else None
+        send_sql_hook_lineage(context=hook, sql=sql, sql_parameters=params, row_count=read, default_schema=database)
     except SpecError:
         raise
     except Exception as err:

@@ -46,6 +46,11 @@ def report_load(context: Any, table: str, staged: Path | str, rows: int) -> None
     report_written(context, table, rows)
 
 
+def report_read(context: Any, table: str) -> None:
+    """``context`` read ``table`` (outside a SQL operator, which reports its own)."""
+    get_hook_lineage_collector().add_input_asset(context=context, uri=TABLES[table].asset.uri)
+
+
 def report_written(context: Any, table: str, rows: int) -> None:
     """``context`` wrote ``rows`` rows of ``table`` (and, for fact_kline, its summaries)."""
     collector = get_hook_lineage_collector()

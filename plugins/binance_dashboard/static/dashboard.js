@@ -55,6 +55,7 @@ async function drawCandles() {
 }
 
 const compact = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 2 });
+const whole = new Intl.NumberFormat("en");
 const price = new Intl.NumberFormat("en", { maximumSignificantDigits: 8 });
 const percent = (value) => (value === null ? "–" : `${value >= 0 ? "+" : ""}${value.toFixed(2)} %`);
 
@@ -170,8 +171,21 @@ async function show(event) {
   $("status").textContent = errors.join("; ");
 }
 
+function drawCoverage(series) {
+  const count = (n) => whole.format(n);
+  const moment = (t) => t.replace("T", " ").slice(0, 16);
+  $("coverage").innerHTML = "<table><tr><th>series</th><th>first candle</th><th>last candle</th><th>held</th>" +
+    "<th>expected</th><th>confirmed outages</th><th>unexplained</th></tr>" + series.map((s) =>
+    `<tr><td>${s.symbol} ${s.interval}</td><td>${moment(s.first_open)}</td><td>${moment(s.last_open)}</td><td>${count(s.candles)}</td>` +
+    `<td>${count(s.candles_expected)}</td><td>${count(s.confirmed_outages)}</td>` +
+    `<td class="${s.unexplained ? "bad" : ""}">${count(s.unexplained)}</td></tr>`).join("") + "</table>";
+  $("coverage").dataset.series = String(series.length);
+  $("coverage").dataset.unexplained = String(series.reduce((sum, s) => sum + s.unexplained, 0));
+}
+
 async function init() {
   const series = await getJson("api/series");
+  drawCoverage(series);
   for (const s of series) {
     const option = new Option(`${s.symbol} ${s.interval}`, `${s.symbol}|${s.interval}`);
     option.dataset.last = s.last_open;
